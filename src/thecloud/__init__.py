@@ -1,0 +1,1 @@
+"""The Cloud: a self-hosted cloud platform."""

@@ -1,0 +1,264 @@
+"""The metadata schema: one table per entity; Alembic migrations create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from thecloud.adapters.sql.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(36)
+
+
+def _id() -> Column[str]:
+    return Column("id", ID, primary_key=True)
+
+
+def _tenant() -> Column[str]:
+    return Column("tenant_id", ID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+
+
+def _created() -> Column[object]:
+    return Column("created_at", UtcDateTime(), nullable=False)
+
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("default_tenant_id", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("owner_id", ID, nullable=False),
+    Column("personal", Boolean, nullable=False, default=False),
+    _created(),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    _id(),
+    Column("tenant_id", ID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(100), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("permissions", JSON, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_roles_tenant_name"),
+)
+
+role_bindings = Table(
+    "role_bindings",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("principal_id", ID, nullable=False),
+    Column("principal_type", String(20), nullable=False),
+    Column("role_id", ID, ForeignKey("roles.id", ondelete="CASCADE"), nullable=False),
+    Column("role_name", String(100), nullable=False),
+    _created(),
+    UniqueConstraint("tenant_id", "principal_id", "role_id", name="uq_role_bindings_member"),
+    Index("ix_role_bindings_principal", "principal_id", "tenant_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(32), nullable=False),
+    _created(),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Index("ix_api_keys_user", "user_id"),
+)
+
+service_accounts = Table(
+    "service_accounts",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(200), nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    _created(),
+    UniqueConstraint("tenant_id", "name", name="uq_service_accounts_tenant_name"),
+)
+
+service_account_secrets = Table(
+    "service_account_secrets",
+    metadata,
+    _id(),
+    Column(
+        "service_account_id",
+        ID,
+        ForeignKey("service_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _tenant(),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(32), nullable=False),
+    _created(),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(128), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_policies_tenant_name"),
+)
+
+policy_attachments = Table(
+    "policy_attachments",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("policy_id", ID, ForeignKey("policies.id", ondelete="CASCADE"), nullable=False),
+    Column("principal_id", ID, nullable=False),
+    Column("principal_type", String(20), nullable=False),
+    _created(),
+    UniqueConstraint("policy_id", "principal_id", name="uq_policy_attachments_pair"),
+    Index("ix_policy_attachments_principal", "principal_id", "tenant_id"),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("nonce", LargeBinary(12), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("last_accessed_at", UtcDateTime(), nullable=True),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_secrets_tenant_name"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("tenant_id", ID, nullable=False),
+    Column("actor_id", ID, nullable=False),
+    Column("actor_type", String(20), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("resource_type", String(50), nullable=False),
+    Column("resource_id", String(255), nullable=False),
+    Column("source_ip", String(64), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("details", JSON, nullable=False),
+    _created(),
+    Index("ix_audit_log_tenant_time", "tenant_id", "created_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("id", ID, nullable=False, unique=True),
+    Column("tenant_id", ID, nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("resource_type", String(50), nullable=False),
+    Column("resource_id", String(255), nullable=False),
+    Column("actor_id", ID, nullable=False),
+    Column("data", JSON, nullable=False),
+    _created(),
+    Index("ix_events_tenant_seq", "tenant_id", "seq"),
+)
+
+quotas = Table(
+    "quotas",
+    metadata,
+    Column("tenant_id", ID, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("resource", String(30), primary_key=True),
+    Column("limit", BigInteger, nullable=False),
+    Column("used", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("principal_id", ID, nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    Column("completed", Boolean, nullable=False),
+    _created(),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+auth_state = Table(
+    "auth_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+)

@@ -1,0 +1,127 @@
+"""The one composition root: settings -> adapters -> services. No I/O happens at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from thecloud.config import Settings
+from thecloud.ports.clock import Clock
+from thecloud.ports.crypto import KeyHasher, PasswordHasher, SecretCipher, TokenCodec
+from thecloud.ports.uow import UnitOfWorkFactory
+from thecloud.services.activity import ActivityService, EventBus
+from thecloud.services.api_keys import ApiKeyService
+from thecloud.services.auth import AuthService, AuthSettings
+from thecloud.services.base import Kernel
+from thecloud.services.iam import IamService
+from thecloud.services.idempotency import IdempotencyService
+from thecloud.services.rbac import RbacService
+from thecloud.services.recording import Recorder
+from thecloud.services.secrets import SecretService
+from thecloud.services.service_accounts import ServiceAccountService
+from thecloud.services.tenancy import QuotaService, TenantService, TenantSetup
+
+
+@dataclass
+class Container:
+    """Every service of a running platform, plus what shutdown must close."""
+
+    settings: Settings
+    uow: UnitOfWorkFactory
+    clock: Clock
+    bus: EventBus
+    auth: AuthService
+    api_keys: ApiKeyService
+    tenants: TenantService
+    quotas: QuotaService
+    rbac: RbacService
+    iam: IamService
+    service_accounts: ServiceAccountService
+    secrets: SecretService
+    activity: ActivityService
+    idempotency: IdempotencyService
+    kernel: Kernel | None = None
+    engine: Any = None
+
+    async def start(self) -> None:
+        """Bring stored reference data (built-in roles) in line with the code."""
+        from thecloud.services.rbac import sync_builtin_roles
+
+        assert self.kernel is not None  # noqa: S101
+        await sync_builtin_roles(self.kernel)
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+@dataclass
+class Adapters:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    passwords: PasswordHasher
+    hasher: KeyHasher
+    cipher: SecretCipher
+    tokens: TokenCodec
+    engine: Any = None
+
+
+def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
+    from thecloud.adapters.crypto.keys import load_or_create_master_key
+    from thecloud.adapters.crypto.primitives import (
+        AesGcmCipher,
+        BcryptHasher,
+        HmacKeyHasher,
+        JwtCodec,
+    )
+    from thecloud.adapters.sql.engine import create_engine
+    from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
+    from thecloud.adapters.system import SystemClock
+
+    master = load_or_create_master_key(
+        settings.master_key, settings.master_key_path, production=settings.production
+    )
+    engine = create_engine(settings.effective_database_url)
+    return Adapters(
+        uow=SqlUnitOfWorkFactory(engine, bus.publish),
+        clock=SystemClock(),
+        passwords=BcryptHasher(settings.bcrypt_rounds),
+        hasher=HmacKeyHasher(master),
+        cipher=AesGcmCipher(master),
+        tokens=JwtCodec(master),
+        engine=engine,
+    )
+
+
+def bootstrap(
+    settings: Settings, adapters: Adapters | None = None, bus: EventBus | None = None
+) -> Container:
+    """Build the platform; tests pass fake `adapters` (see adapters/memory)."""
+    bus = bus or EventBus()
+    a = adapters or real_adapters(settings, bus)
+    kernel = Kernel(a.uow, a.clock, Recorder(a.clock))
+    setup = TenantSetup(kernel)
+    auth_settings = AuthSettings(
+        settings.jwt_ttl_seconds, settings.login_max_failures, settings.login_lockout_seconds
+    )
+    auth = AuthService(kernel, a.passwords, a.hasher, a.tokens, setup, auth_settings)
+    return Container(
+        settings=settings,
+        uow=a.uow,
+        clock=a.clock,
+        bus=bus,
+        auth=auth,
+        api_keys=ApiKeyService(kernel, auth),
+        tenants=TenantService(kernel, setup),
+        quotas=QuotaService(kernel),
+        rbac=RbacService(kernel, setup),
+        iam=IamService(kernel),
+        service_accounts=ServiceAccountService(
+            kernel, a.hasher, auth, settings.service_token_ttl_seconds
+        ),
+        secrets=SecretService(kernel, a.cipher),
+        activity=ActivityService(kernel, bus),
+        idempotency=IdempotencyService(kernel, settings.idempotency_ttl_hours),
+        kernel=kernel,
+        engine=a.engine,
+    )

@@ -1,0 +1,50 @@
+"""Settings from the environment (prefix THECLOUD_); the embedded defaults need none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Defaults run an embedded single-machine platform."""
+
+    model_config = SettingsConfigDict(env_prefix="THECLOUD_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    host: str = "0.0.0.0"  # noqa: S104 - a server listens on all interfaces by default
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    master_key: str | None = None
+    log_level: str = "info"
+
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    jwt_ttl_seconds: int = 3600
+    service_token_ttl_seconds: int = 900
+
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    rate_limit_per_ip: float = 300.0
+    rate_limit_per_key: float = 200.0
+    rate_limit_burst_seconds: float = 2.0
+    max_body_bytes: int = 1024 * 1024
+    idempotency_ttl_hours: int = 24
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'thecloud.db').resolve()}"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.data_dir / "master.key"

@@ -1,0 +1,63 @@
+"""Shared value objects: ids, pages, list queries, request context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+
+def new_id() -> str:
+    """A new UUIDv4 as text: the id of every resource."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which slice of a list the caller wants."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One slice of a list plus the size of the whole list."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """Equality filters, label filters and a page: what every list accepts."""
+
+    page: PageRequest = field(default_factory=PageRequest)
+    filters: Mapping[str, object] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    since: datetime | None = None
+    until: datetime | None = None
+    newest_first: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Where a call came from: used for audit records and policy conditions."""
+
+    request_id: str = ""
+    source_ip: str = ""
+    user_agent: str = ""
+    secure_transport: bool = False

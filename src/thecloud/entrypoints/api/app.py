@@ -1,0 +1,72 @@
+"""The FastAPI application factory: middleware, error mapping, routers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from thecloud.bootstrap import Container
+from thecloud.config import Settings
+from thecloud.entrypoints.api import errors
+from thecloud.entrypoints.api.middleware import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    RateLimitMiddleware,
+    RequestIdMiddleware,
+)
+from thecloud.entrypoints.api.routes import activity, auth, health, iam, rbac, secrets, tenants
+
+ROUTERS = (health, auth, tenants, rbac, iam, secrets, activity)
+
+DESCRIPTION = """The Cloud's control-plane API.
+
+Authenticate with `X-API-Key: thecloud_...` or `Authorization: Bearer <JWT>`; choose the tenant
+with `X-Tenant-ID`. Success: `{"data": ..., "meta": {"request_id", "timestamp"}}`; errors:
+`{"error": {"type", "code", "message"}, "meta": ...}`. Creates accept `Idempotency-Key`.
+"""
+
+
+def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
+    """The API over a built container; `migrate` brings the schema up to date at start."""
+    settings = container.settings
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            from thecloud.adapters.sql.migrate import upgrade
+
+            await upgrade(settings.effective_database_url)
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.close()
+
+    app = FastAPI(
+        title="The Cloud",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+    )
+    app.state.container = container
+    errors.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    _middleware(app, settings)
+    return app
+
+
+def _middleware(app: FastAPI, s: Settings) -> None:
+    """Added innermost first: metrics see the final status, request ids wrap everything."""
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_ip=s.rate_limit_per_ip,
+        per_key=s.rate_limit_per_key,
+        burst_seconds=s.rate_limit_burst_seconds,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)

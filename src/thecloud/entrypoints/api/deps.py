@@ -1,0 +1,102 @@
+"""Request dependencies: the container, the caller's context and principal, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
+
+from thecloud.bootstrap import Container
+from thecloud.domain.common import RequestContext
+from thecloud.domain.errors import InvalidInput
+from thecloud.domain.identity import Principal
+
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="thecloud_<32 hex>")
+bearer_scheme = HTTPBearer(auto_error=False, description="JWT from /auth/login or /oauth2/token")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def request_context(request: HTTPConnection) -> RequestContext:
+    return RequestContext(
+        request_id=getattr(request.state, "request_id", ""),
+        source_ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", ""),
+        secure_transport=request.url.scheme in ("https", "wss"),
+    )
+
+
+def tenant_header(request: HTTPConnection) -> str | None:
+    tenant = request.headers.get("x-tenant-id")
+    if tenant is None or tenant == "":
+        return None
+    try:
+        return str(uuid.UUID(tenant))
+    except ValueError:
+        raise InvalidInput(f"X-Tenant-ID {tenant!r} is not a tenant id (a UUID)") from None
+
+
+async def authenticate(
+    request: Request, tenant: str | None, key: str | None, bearer: str | None
+) -> Principal:
+    c = get_container(request)
+    return await c.auth.authenticate(key, bearer, tenant, request_context(request))
+
+
+async def current_principal(
+    request: Request,
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller in the tenant of X-Tenant-ID (else their default tenant)."""
+    token = bearer.credentials if bearer else None
+    return await authenticate(request, tenant_header(request), api_key, token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+Services = Annotated[Container, Depends(get_container)]
+
+
+async def in_tenant(request: Request, p: Principal, tenant_id: str) -> Principal:
+    """The same caller, acting in the tenant named by the path."""
+    if p.tenant_id == tenant_id:
+        return p
+    key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    token = auth[7:] if auth.lower().startswith("bearer ") else None
+    return await authenticate(request, tenant_id, key, token)
+
+
+def _body_hash(body: Any) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def idempotent(
+    request: Request, p: Principal, body: Any, run: Callable[[], Awaitable[Response]]
+) -> Response:
+    """Run a create once per Idempotency-Key; replay its response for the same body."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return await run()
+    c, path = get_container(request), request.url.path
+    record = await c.idempotency.begin(p.id, key, request.method, path, _body_hash(body))
+    if record is not None:
+        headers = {"Idempotent-Replayed": "true"}
+        return Response(record.response, record.status_code, headers, media_type="application/json")
+    try:
+        response = await run()
+    except BaseException:
+        await c.idempotency.abandon(p.id, key)
+        raise
+    await c.idempotency.complete(p.id, key, response.status_code, bytes(response.body))
+    return response

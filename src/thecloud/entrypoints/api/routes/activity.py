@@ -1,0 +1,123 @@
+"""The audit log, the event list, and live event streams over WebSocket and SSE."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+
+from thecloud.bootstrap import Container
+from thecloud.domain.common import ListQuery, PageRequest
+from thecloud.domain.errors import CloudError
+from thecloud.domain.identity import Principal
+from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, request_context, tenant_header
+from thecloud.entrypoints.api.envelope import JSONResponse, listed, page_params
+from thecloud.entrypoints.api.routes import shapes
+
+router = APIRouter(tags=["activity"])
+_Q = Query(None, max_length=255)
+
+
+def _query(
+    page: PageRequest, since: datetime | None, until: datetime | None, **filters: object
+) -> ListQuery:
+    kept = {k: v for k, v in filters.items() if v is not None}
+    return ListQuery(page=page, filters=kept, since=since, until=until, newest_first=True)
+
+
+@router.get("/audit")
+async def list_audit(
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    page: PageRequest = Depends(page_params),
+    action: str | None = _Q,
+    resource_type: str | None = _Q,
+    resource_id: str | None = _Q,
+    actor_id: str | None = _Q,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> JSONResponse:
+    """Audit records of the tenant, newest first: who did what to which resource, from where."""
+    q = _query(
+        page,
+        since,
+        until,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        actor_id=actor_id,
+    )
+    return listed(request, await c.activity.audit(p, q), shapes.audit)
+
+
+@router.get("/events")
+async def list_events(
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    page: PageRequest = Depends(page_params),
+    type: str | None = _Q,
+    resource_type: str | None = _Q,
+    resource_id: str | None = _Q,  # noqa: A002
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> JSONResponse:
+    """Events of the tenant, newest first."""
+    q = _query(page, since, until, type=type, resource_type=resource_type, resource_id=resource_id)
+    return listed(request, await c.activity.events(p, q), shapes.event)
+
+
+@router.get("/events/stream")
+async def stream_events(
+    p: CurrentPrincipal, c: Services, after: int | None = Query(None, ge=0, le=2**62)
+) -> StreamingResponse:
+    """Server-sent events: each tenant event as `data: <json>` with `id: <seq>`."""
+    c.activity.allow(p, "event:read", "event")
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b": connected\n\n"
+        async for event in c.activity.stream(p, after):
+            yield b"id: %d\nevent: %s\ndata: %s\n\n" % (
+                event.seq,
+                event.type.encode(),
+                _json(event),
+            )
+
+    return StreamingResponse(
+        frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+def _json(event: object) -> bytes:
+    return orjson.dumps(shapes.event(event), option=orjson.OPT_UTC_Z)  # type: ignore[arg-type]
+
+
+@router.websocket("/ws/events")
+async def ws_events(ws: WebSocket) -> None:
+    """Live tenant events. Authenticate with X-API-Key / Bearer headers or ?api_key= / ?token=."""
+    c: Container = ws.app.state.container
+    try:
+        p = await _ws_principal(ws, c)
+        c.activity.allow(p, "event:read", "event")
+    except CloudError as exc:
+        await ws.close(code=4401 if exc.code == "UNAUTHORIZED" else 4403, reason=exc.message[:120])
+        return
+    await ws.accept()
+    after = ws.query_params.get("after")
+    try:
+        async for event in c.activity.stream(p, int(after) if after and after.isdigit() else None):
+            await ws.send_text(_json(event).decode())
+    except WebSocketDisconnect:
+        return
+
+
+async def _ws_principal(ws: WebSocket, c: Container) -> Principal:
+    key = ws.headers.get("x-api-key") or ws.query_params.get("api_key")
+    auth = ws.headers.get("authorization", "")
+    token = auth[7:] if auth.lower().startswith("bearer ") else ws.query_params.get("token")
+    tenant = tenant_header(ws) or ws.query_params.get("tenant_id")
+    return await c.auth.authenticate(key, token, tenant, request_context(ws))

@@ -1,0 +1,49 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+
+from thecloud.entrypoints.api.deps import Services
+from thecloud.entrypoints.api.envelope import JSONResponse, ok
+
+router = APIRouter(tags=["health"])
+
+RESOURCES = Gauge("thecloud_resources", "Resources stored, by kind", ["kind"])
+_COUNTED = ("users", "tenants", "api_keys", "service_accounts", "policies", "secrets")
+
+
+@router.get("/health/live")
+async def live(request: Request) -> Response:
+    """The process is up."""
+    return ok(request, {"status": "ok"})
+
+
+@router.get("/health/ready")
+@router.get("/health", include_in_schema=False)
+async def ready(request: Request, c: Services) -> Response:
+    """The process can serve: the metadata database answers."""
+    checks = {"database": "ok"}
+    try:
+        async with c.uow(read_only=True) as uow:
+            await uow.auth_state.generation()
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        checks["database"] = f"error: {type(exc).__name__}"
+    status = 200 if all(v == "ok" for v in checks.values()) else 503
+    body = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
+    return (
+        ok(request, body, status)
+        if status == 200
+        else JSONResponse({"data": body}, status_code=503)
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(c: Services) -> Response:
+    """Prometheus text format: HTTP metrics and resource gauges."""
+    async with c.uow(read_only=True) as uow:
+        for kind in _COUNTED:
+            RESOURCES.labels(kind).set(await getattr(uow, kind).count())
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

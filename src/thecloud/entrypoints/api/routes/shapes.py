@@ -1,0 +1,70 @@
+"""How each resource looks on the wire: sensitive fields never leave the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from thecloud.domain.audit import AuditRecord, Event
+from thecloud.domain.iam import Policy, PolicyAttachment
+from thecloud.domain.identity import ApiKey, ServiceAccount, ServiceAccountSecret, Tenant, User
+from thecloud.domain.policy import policy_to_dict
+from thecloud.domain.quotas import QuotaLine
+from thecloud.domain.rbac import Role, RoleBinding
+from thecloud.domain.secrets import REDACTED, Secret
+from thecloud.entrypoints.api.envelope import public
+
+
+def user(u: User) -> dict[str, Any]:
+    return public(u, hide=("password_hash",))
+
+
+def tenant(t: Tenant) -> dict[str, Any]:
+    return public(t)
+
+
+def api_key(k: ApiKey, raw: str | None = None) -> dict[str, Any]:
+    data = {**public(k, hide=("key_hash",)), "active": k.active}
+    return {**data, "key": raw} if raw else data
+
+
+def role(r: Role) -> dict[str, Any]:
+    return {**public(r), "builtin": r.builtin}
+
+
+def binding(b: RoleBinding) -> dict[str, Any]:
+    return public(b)
+
+
+def policy(p: Policy) -> dict[str, Any]:
+    return {**public(p, hide=("document",)), "document": policy_to_dict(p.document)}
+
+
+def service_account(sa: ServiceAccount) -> dict[str, Any]:
+    return public(sa)
+
+
+def sa_secret(s: ServiceAccountSecret) -> dict[str, Any]:
+    return {**public(s, hide=("secret_hash",)), "active": s.revoked_at is None}
+
+
+def secret(s: Secret, value: str | None = None) -> dict[str, Any]:
+    return {
+        **public(s, hide=("ciphertext", "nonce")),
+        "value": value if value is not None else REDACTED,
+    }
+
+
+def quota(q: QuotaLine) -> dict[str, Any]:
+    return {"resource": q.resource, "limit": q.limit, "used": q.used, "available": q.available}
+
+
+def audit(a: AuditRecord) -> dict[str, Any]:
+    return public(a)
+
+
+def event(e: Event) -> dict[str, Any]:
+    return public(e)
+
+
+def public_attachment(a: PolicyAttachment) -> dict[str, Any]:
+    return public(a)

@@ -1,0 +1,98 @@
+"""Request bodies: strict (unknown fields are rejected) and named as the original API names them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RegisterRequest(Body):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    name: str = Field(max_length=200)
+
+
+class LoginRequest(Body):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class CreateKeyRequest(Body):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenRequest(Body):
+    grant_type: str = Field(max_length=50)
+    client_id: str = Field(max_length=100)
+    client_secret: str = Field(max_length=200)
+
+
+class CreateTenantRequest(Body):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(min_length=1, max_length=63)
+
+
+class InviteMemberRequest(Body):
+    email: str = Field(max_length=320)
+    role: str = Field(min_length=1, max_length=100)
+
+
+class QuotaRequest(Body):
+    instances: int | None = Field(default=None, ge=0, le=1_000_000)
+    vcpus: int | None = Field(default=None, ge=0, le=1_000_000)
+    memory_mb: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    vpcs: int | None = Field(default=None, ge=0, le=1_000_000)
+    storage_gb: int | None = Field(default=None, ge=0, le=1_000_000_000)
+
+
+class CreateRoleRequest(Body):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+    permissions: list[str] = Field(default_factory=list, max_length=500)
+
+
+class UpdateRoleRequest(Body):
+    description: str | None = Field(default=None, max_length=1000)
+    permissions: list[str] | None = Field(default=None, max_length=500)
+
+
+class AddPermissionRequest(Body):
+    permission: str = Field(min_length=1, max_length=100)
+
+
+class BindRoleRequest(Body):
+    user_identifier: str = Field(min_length=1, max_length=320)
+    role_name: str = Field(min_length=1, max_length=100)
+
+
+class CreatePolicyRequest(Body):
+    """A policy: `document` (AWS style) or `statements` (the original API's shape)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128)
+    description: str = Field(default="", max_length=1000)
+    document: dict[str, Any] | None = None
+    statements: list[dict[str, Any]] | None = Field(default=None, max_length=100)
+
+
+class CreateServiceAccountRequest(Body):
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+
+
+class CreateSecretRequest(Body):
+    name: str = Field(min_length=1, max_length=255)
+    value: str = Field(min_length=1, max_length=65536)
+    description: str = Field(default="", max_length=1000)
+
+
+class UpdateSecretRequest(Body):
+    value: str | None = Field(default=None, min_length=1, max_length=65536)
+    description: str | None = Field(default=None, max_length=1000)

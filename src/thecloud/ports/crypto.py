@@ -1,0 +1,42 @@
+"""Cryptographic roles: password hashing, keyed hashing of tokens, secret sealing, JWTs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str:
+        """A salted slow hash of the password (bcrypt in production)."""
+        ...
+
+    async def verify(self, password: str, hashed: str) -> bool:
+        """Whether the password matches; constant-time."""
+        ...
+
+
+class KeyHasher(Protocol):
+    def digest(self, token: str) -> str:
+        """A keyed hash (HMAC) of an API key or client secret: what the store keeps."""
+        ...
+
+
+class SecretCipher(Protocol):
+    def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        """Encrypt with the tenant's derived key; returns (nonce, ciphertext)."""
+        ...
+
+    def open(self, tenant_id: str, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+        """Decrypt and authenticate; raises on tampering."""
+        ...
+
+
+class TokenCodec(Protocol):
+    def issue(self, claims: Mapping[str, object], ttl_seconds: int) -> str:
+        """A signed token carrying the claims, expiring after the TTL."""
+        ...
+
+    def decode(self, token: str) -> dict[str, object]:
+        """The claims of a valid, unexpired token; raises Unauthorized otherwise."""
+        ...

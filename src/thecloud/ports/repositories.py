@@ -1,0 +1,113 @@
+"""Repository contracts: how services read and write the metadata store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, TypeVar
+
+from thecloud.domain.audit import AuditRecord, Event
+from thecloud.domain.common import ListQuery, Page
+from thecloud.domain.iam import Policy, PolicyAttachment
+from thecloud.domain.idempotency import IdempotencyRecord
+from thecloud.domain.identity import (
+    ApiKey,
+    LoginFailures,
+    ServiceAccount,
+    ServiceAccountSecret,
+    Tenant,
+    User,
+)
+from thecloud.domain.quotas import QuotaLine
+from thecloud.domain.rbac import Role, RoleBinding
+from thecloud.domain.secrets import Secret
+
+T = TypeVar("T")
+
+
+class Repository(Protocol[T]):
+    """Rows of one entity. `tenant_id`, when given, scopes every call to that tenant."""
+
+    async def add(self, item: T) -> None:
+        """Insert; raises Conflict if a unique field is taken."""
+        ...
+
+    async def get(self, ident: str, tenant_id: str | None = None) -> T | None: ...
+
+    async def update(self, item: T) -> None:
+        """Replace the stored row with this one; raises Conflict on a unique clash."""
+        ...
+
+    async def delete(self, ident: str, tenant_id: str | None = None) -> bool: ...
+
+    async def find_one(self, **filters: object) -> T | None: ...
+
+    async def find(self, **filters: object) -> list[T]: ...
+
+    async def list(self, query: ListQuery, tenant_id: str | None = None) -> Page[T]: ...
+
+    async def count(self, **filters: object) -> int: ...
+
+
+class RoleRepository(Repository[Role], Protocol):
+    async def visible(self, tenant_id: str, query: ListQuery) -> Page[Role]:
+        """Built-in roles plus this tenant's custom roles."""
+        ...
+
+    async def by_name(self, tenant_id: str, name: str) -> Role | None:
+        """The tenant's custom role of that name, else the built-in one."""
+        ...
+
+    async def by_ids(self, ids: Sequence[str]) -> list[Role]: ...
+
+
+class TenantRepository(Repository[Tenant], Protocol):
+    async def of_principal(self, principal_id: str, query: ListQuery) -> Page[Tenant]:
+        """The tenants in which the principal holds any role."""
+        ...
+
+
+class PolicyRepository(Repository[Policy], Protocol):
+    async def attached_to(self, tenant_id: str, principal_id: str) -> list[Policy]: ...
+
+
+class EventRepository(Repository[Event], Protocol):
+    async def after(self, tenant_id: str, seq: int, limit: int) -> list[Event]:
+        """Events of the tenant with a sequence number above `seq`, oldest first."""
+        ...
+
+    async def last_seq(self, tenant_id: str) -> int: ...
+
+
+class QuotaRepository(Protocol):
+    async def lines(self, tenant_id: str) -> list[QuotaLine]: ...
+
+    async def put(self, line: QuotaLine) -> None: ...
+
+    async def adjust(
+        self, tenant_id: str, changes: Mapping[str, int], defaults: Mapping[str, int]
+    ) -> list[str]:
+        """Add each change to its usage if every result stays within its limit.
+
+        Returns the resources that would exceed their limit (nothing changed then).
+        """
+        ...
+
+
+class AuthStateRepository(Protocol):
+    async def generation(self) -> int:
+        """A counter bumped by every change to identity or access; caches compare it."""
+        ...
+
+    async def bump(self) -> None: ...
+
+
+UserRepository = Repository[User]
+ApiKeyRepository = Repository[ApiKey]
+BindingRepository = Repository[RoleBinding]
+ServiceAccountRepository = Repository[ServiceAccount]
+ServiceAccountSecretRepository = Repository[ServiceAccountSecret]
+AttachmentRepository = Repository[PolicyAttachment]
+SecretRepository = Repository[Secret]
+AuditRepository = Repository[AuditRecord]
+IdempotencyRepository = Repository[IdempotencyRecord]
+LoginFailureRepository = Repository[LoginFailures]

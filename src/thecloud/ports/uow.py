@@ -1,0 +1,70 @@
+"""The unit of work: one transaction over every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol
+
+from thecloud.domain.audit import Event
+from thecloud.ports.repositories import (
+    ApiKeyRepository,
+    AttachmentRepository,
+    AuditRepository,
+    AuthStateRepository,
+    BindingRepository,
+    EventRepository,
+    IdempotencyRepository,
+    LoginFailureRepository,
+    PolicyRepository,
+    QuotaRepository,
+    RoleRepository,
+    SecretRepository,
+    ServiceAccountRepository,
+    ServiceAccountSecretRepository,
+    TenantRepository,
+    UserRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    """`async with uow:` opens a transaction; leaving without `commit()` rolls back."""
+
+    users: UserRepository
+    tenants: TenantRepository
+    roles: RoleRepository
+    bindings: BindingRepository
+    api_keys: ApiKeyRepository
+    service_accounts: ServiceAccountRepository
+    sa_secrets: ServiceAccountSecretRepository
+    policies: PolicyRepository
+    attachments: AttachmentRepository
+    secrets: SecretRepository
+    audit: AuditRepository
+    events: EventRepository
+    quotas: QuotaRepository
+    idempotency: IdempotencyRepository
+    login_failures: LoginFailureRepository
+    auth_state: AuthStateRepository
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    async def emit(self, event: Event) -> None:
+        """Store an event; it is published to live streams once the transaction commits."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work; `read_only` lets SQLite readers run without the write lock."""
+        ...

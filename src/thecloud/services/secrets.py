@@ -1,0 +1,95 @@
+"""The secrets manager: values sealed with AES-256-GCM under a per-tenant key."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.errors import Conflict, not_found
+from thecloud.domain.identity import Principal
+from thecloud.domain.secrets import Secret, validate_secret_name, validate_secret_value
+from thecloud.ports.crypto import SecretCipher
+from thecloud.ports.uow import UnitOfWork
+from thecloud.services.base import Kernel, Service
+
+
+def _aad(secret_id: str, tenant_id: str) -> bytes:
+    return f"{tenant_id}/{secret_id}".encode()
+
+
+class SecretService(Service):
+    def __init__(self, kernel: Kernel, cipher: SecretCipher) -> None:
+        super().__init__(kernel)
+        self._cipher = cipher
+
+    async def create(self, p: Principal, name: str, value: str, description: str = "") -> Secret:
+        validate_secret_name(name)
+        validate_secret_value(value)
+        self.allow(p, "secret:create", "secret", name=name)
+        now, sid = self._clock.now(), new_id()
+        nonce, ct = self._cipher.seal(p.tenant_id, value.encode(), _aad(sid, p.tenant_id))
+        secret = Secret(sid, p.tenant_id, name, description, ct, nonce, p.id, now, now)
+        async with self._uow() as uow:
+            if await uow.secrets.find_one(tenant_id=p.tenant_id, name=name):
+                raise Conflict(f"secret {name!r} already exists")
+            await uow.secrets.add(secret)
+            await self._record(uow, p, "secret:create", "secret", sid, {"name": name})
+            await uow.commit()
+        return secret
+
+    async def list(self, p: Principal, query: ListQuery) -> Page[Secret]:
+        self.allow(p, "secret:read", "secret")
+        async with self._uow(read_only=True) as uow:
+            return await uow.secrets.list(query, p.tenant_id)
+
+    async def reveal(self, p: Principal, ident: str) -> tuple[Secret, str]:
+        """The secret (by id or name) and its plaintext; records the access time."""
+        async with self._uow() as uow:
+            secret = await self._find(uow, p, ident)
+            self.allow(p, "secret:read", "secret", secret.id, secret.name)
+            secret = replace(secret, last_accessed_at=self._clock.now())
+            await uow.secrets.update(secret)
+            await uow.commit()
+        aad = _aad(secret.id, secret.tenant_id)
+        plain = self._cipher.open(secret.tenant_id, secret.nonce, secret.ciphertext, aad)
+        return secret, plain.decode()
+
+    async def update(
+        self, p: Principal, ident: str, value: str | None, description: str | None
+    ) -> Secret:
+        async with self._uow() as uow:
+            secret = await self._find(uow, p, ident)
+            self.allow(p, "secret:write", "secret", secret.id, secret.name)
+            secret = self._changed(secret, value, description)
+            await uow.secrets.update(secret)
+            await self._record(
+                uow, p, "secret:write", "secret", secret.id, {"version": secret.version}
+            )
+            await uow.commit()
+        return secret
+
+    def _changed(self, secret: Secret, value: str | None, description: str | None) -> Secret:
+        secret = replace(secret, updated_at=self._clock.now())
+        if description is not None:
+            secret = replace(secret, description=description)
+        if value is not None:
+            validate_secret_value(value)
+            aad = _aad(secret.id, secret.tenant_id)
+            nonce, ct = self._cipher.seal(secret.tenant_id, value.encode(), aad)
+            secret = replace(secret, nonce=nonce, ciphertext=ct, version=secret.version + 1)
+        return secret
+
+    async def delete(self, p: Principal, ident: str) -> None:
+        async with self._uow() as uow:
+            secret = await self._find(uow, p, ident)
+            self.allow(p, "secret:delete", "secret", secret.id, secret.name)
+            await uow.secrets.delete(secret.id, p.tenant_id)
+            await self._record(uow, p, "secret:delete", "secret", secret.id, {"name": secret.name})
+            await uow.commit()
+
+    async def _find(self, uow: UnitOfWork, p: Principal, ident: str) -> Secret:
+        secret = await uow.secrets.get(ident, p.tenant_id)
+        secret = secret or await uow.secrets.find_one(tenant_id=p.tenant_id, name=ident)
+        if secret is None:
+            raise not_found("secret", ident)
+        return secret
