@@ -53,6 +53,9 @@ class Container:
     async def close(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
+        dispose = getattr(self.uow, "dispose", None)
+        if dispose is not None:
+            dispose()
 
 
 @dataclass

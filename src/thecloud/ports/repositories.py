@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from thecloud.domain.audit import AuditRecord, Event
@@ -93,6 +94,12 @@ class QuotaRepository(Protocol):
         ...
 
 
+class SecretRepository(Repository[Secret], Protocol):
+    async def touch(self, ident: str, when: datetime) -> None:
+        """Set last_accessed_at only (a read must not rewrite the ciphertext)."""
+        ...
+
+
 class AuthStateRepository(Protocol):
     async def generation(self) -> int:
         """A counter bumped by every change to identity or access; caches compare it."""
@@ -107,7 +114,6 @@ BindingRepository = Repository[RoleBinding]
 ServiceAccountRepository = Repository[ServiceAccount]
 ServiceAccountSecretRepository = Repository[ServiceAccountSecret]
 AttachmentRepository = Repository[PolicyAttachment]
-SecretRepository = Repository[Secret]
 AuditRepository = Repository[AuditRecord]
 IdempotencyRepository = Repository[IdempotencyRecord]
 LoginFailureRepository = Repository[LoginFailures]

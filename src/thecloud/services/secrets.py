@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from thecloud.domain.common import ListQuery, Page, new_id
 from thecloud.domain.errors import Conflict, not_found
@@ -11,6 +12,8 @@ from thecloud.domain.secrets import Secret, validate_secret_name, validate_secre
 from thecloud.ports.crypto import SecretCipher
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
+
+ACCESS_RESOLUTION = timedelta(seconds=1)
 
 
 def _aad(secret_id: str, tenant_id: str) -> bytes:
@@ -43,16 +46,27 @@ class SecretService(Service):
             return await uow.secrets.list(query, p.tenant_id)
 
     async def reveal(self, p: Principal, ident: str) -> tuple[Secret, str]:
-        """The secret (by id or name) and its plaintext; records the access time."""
-        async with self._uow() as uow:
+        """The secret (by id or name) and its plaintext; records the access time.
+
+        Like a filesystem's relatime, `last_accessed_at` is written at most once per
+        ACCESS_RESOLUTION, so hot secrets are not a write per read.
+        """
+        async with self._uow(read_only=True) as uow:
             secret = await self._find(uow, p, ident)
-            self.allow(p, "secret:read", "secret", secret.id, secret.name)
-            secret = replace(secret, last_accessed_at=self._clock.now())
-            await uow.secrets.update(secret)
-            await uow.commit()
+        self.allow(p, "secret:read", "secret", secret.id, secret.name)
+        secret = await self._touch(secret)
         aad = _aad(secret.id, secret.tenant_id)
         plain = self._cipher.open(secret.tenant_id, secret.nonce, secret.ciphertext, aad)
         return secret, plain.decode()
+
+    async def _touch(self, secret: Secret) -> Secret:
+        now, last = self._clock.now(), secret.last_accessed_at
+        if last is not None and now - last < ACCESS_RESOLUTION:
+            return secret
+        async with self._uow() as uow:
+            await uow.secrets.touch(secret.id, now)
+            await uow.commit()
+        return replace(secret, last_accessed_at=now)
 
     async def update(
         self, p: Principal, ident: str, value: str | None, description: str | None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import os
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ class HmacKeyHasher:
         self._key = derive(master, "thecloud/token-hash")
 
     def digest(self, token: str) -> str:
-        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, token.encode(), "sha256").hex()
 
 
 class AesGcmCipher:

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
 
+from thecloud.adapters.sql.statements import Statements, shape_of
 from thecloud.domain.common import ListQuery, Page
-from thecloud.domain.errors import Conflict, InvalidInput
+from thecloud.domain.errors import Conflict
 
 T = TypeVar("T")
+
+
+@functools.cache
+def field_names(entity: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(entity))
+
+
+class Conn(Protocol):
+    """What repositories need of a connection: AsyncConnection, or the inline SQLite reader."""
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]: ...
 
 
 class SqlRepository(Generic[T]):
@@ -23,99 +37,96 @@ class SqlRepository(Generic[T]):
     table: Table
     key = "id"
     label = "resource"
+    _statements: ClassVar[dict[type, Statements]] = {}
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
+        self._names = field_names(self.entity)  # type: ignore[arg-type]
+        self._plain = type(self).decode is SqlRepository.decode
+        self._s = self._statements.get(type(self)) or self._prepare()
+
+    def _prepare(self) -> Statements:
+        stmts = Statements(self.table, self._names, self.label, self.key)
+        self._statements[type(self)] = stmts
+        return stmts
 
     def encode(self, item: T) -> dict[str, Any]:
-        return {f.name: getattr(item, f.name) for f in dataclasses.fields(self.entity)}  # type: ignore[arg-type]
+        return {name: getattr(item, name) for name in self._names}
 
-    def decode(self, row: Mapping[Any, Any]) -> T:
-        names = {f.name for f in dataclasses.fields(self.entity)}  # type: ignore[arg-type]
-        return self.entity(**{k: v for k, v in row.items() if k in names})
+    def decode(self, row: Mapping[str, Any]) -> T:
+        """Column values by name -> entity; subclasses convert JSON columns here."""
+        return self.entity(**row)
 
-    def _col(self, name: str) -> Any:
-        try:
-            return self.table.c[name]
-        except KeyError:
-            raise InvalidInput(f"cannot filter {self.label}s by {name!r}") from None
+    def _load(self, row: Sequence[Any]) -> T:
+        if self._plain:
+            return self.entity(*row)
+        return self.decode(dict(zip(self._names, row, strict=True)))
 
-    def _where(
-        self, filters: Mapping[str, object], tenant_id: str | None = None
-    ) -> ColumnElement[bool]:
-        clauses = [
-            self._col(k) == v if v is not None else self._col(k).is_(None)
-            for k, v in filters.items()
-        ]
-        if tenant_id is not None:
-            clauses.append(self.table.c.tenant_id == tenant_id)
-        return and_(True, *clauses)
+    def _select(self) -> Select[Any]:
+        return self._s.select()
 
     async def add(self, item: T) -> None:
-        await self._write(insert(self.table).values(**self.encode(item)))
+        await self._write(self._s.insert(), self.encode(item))
 
     async def update(self, item: T) -> None:
         values = self.encode(item)
-        key = values.pop(self.key)
-        await self._write(update(self.table).where(self._col(self.key) == key).values(**values))
+        params = {f"v_{k}": v for k, v in values.items() if k != self.key}
+        await self._write(self._s.update(), {**params, "p_key": values[self.key]})
 
-    async def _write(self, stmt: Any) -> None:
+    async def _write(self, stmt: Any, params: dict[str, Any]) -> None:
         try:
-            await self._conn.execute(stmt)
+            await self._conn.execute(stmt, params)
         except IntegrityError as exc:
             raise Conflict(f"a {self.label} with the same unique fields already exists") from exc
 
     async def get(self, ident: str, tenant_id: str | None = None) -> T | None:
-        return await self.find_one_where(self._where({self.key: ident}, tenant_id))
+        return await self._first({self.key: ident}, tenant_id)
+
+    async def _first(self, filters: Mapping[str, object], tenant_id: str | None = None) -> T | None:
+        shape, params = shape_of(filters, tenant_id)
+        row = (await self._conn.execute(self._s.find(shape, True), params)).first()
+        return self._load(row) if row is not None else None
 
     async def delete(self, ident: str, tenant_id: str | None = None) -> bool:
-        result = await self._conn.execute(
-            delete(self.table).where(self._where({self.key: ident}, tenant_id))
-        )
-        return bool(result.rowcount)
+        shape, params = shape_of({self.key: ident}, tenant_id)
+        return bool((await self._conn.execute(self._s.delete(shape), params)).rowcount)
 
     async def find_one(self, **filters: object) -> T | None:
-        return await self.find_one_where(self._where(filters))
-
-    async def find_one_where(self, where: ColumnElement[bool]) -> T | None:
-        row = (
-            (await self._conn.execute(select(self.table).where(where).limit(1))).mappings().first()
-        )
-        return self.decode(row) if row is not None else None
+        return await self._first(filters)
 
     async def find(self, **filters: object) -> list[T]:
-        rows = await self._conn.execute(select(self.table).where(self._where(filters)))
-        return [self.decode(r) for r in rows.mappings()]
+        shape, params = shape_of(filters, None)
+        return [self._load(r) for r in await self._conn.execute(self._s.find(shape, False), params)]
 
     async def count(self, **filters: object) -> int:
-        stmt = select(func.count()).select_from(self.table).where(self._where(filters))
-        return int((await self._conn.execute(stmt)).scalar_one())
+        shape, params = shape_of(filters, None)
+        return int((await self._conn.execute(self._s.count(shape), params)).scalar_one())
 
     async def list(self, query: ListQuery, tenant_id: str | None = None) -> Page[T]:
-        return await self.page(self._query_where(query, tenant_id), query)
-
-    def _query_where(self, query: ListQuery, tenant_id: str | None) -> ColumnElement[bool]:
-        where = self._where(query.filters, tenant_id)
-        if query.since is not None:
-            where = and_(where, self.table.c.created_at >= query.since)
-        if query.until is not None:
-            where = and_(where, self.table.c.created_at < query.until)
-        return where
-
-    async def page(self, where: ColumnElement[bool], query: ListQuery) -> Page[T]:
-        total_stmt = select(func.count()).select_from(self.table).where(where)
-        total = int((await self._conn.execute(total_stmt)).scalar_one())
-        stmt = self._ordered(select(self.table).where(where), query)
-        stmt = stmt.limit(query.page.limit).offset(query.page.offset)
-        rows = (await self._conn.execute(stmt)).mappings().all()
-        items = [self.decode(r) for r in rows]
+        shape, params = shape_of(query.filters, tenant_id)
+        since, until = query.since is not None, query.until is not None
+        total_stmt, page_stmt = self._s.page(shape, since, until, query.newest_first)
+        params.update(p_since=query.since, p_until=query.until)
+        total = int((await self._conn.execute(total_stmt, params)).scalar_one())
+        params.update(p_limit=query.page.limit, p_offset=query.page.offset)
+        items = [self._load(r) for r in await self._conn.execute(page_stmt, params)]
         return Page(items=items, total=total, limit=query.page.limit, offset=query.page.offset)
 
-    def _ordered(self, stmt: Select[Any], query: ListQuery) -> Select[Any]:
-        order = self.table.c.get("created_at")
-        if order is None:
-            return stmt.order_by(self._col(self.key))
-        tie = self._col(self.key)
-        if query.newest_first:
-            return stmt.order_by(order.desc(), tie.desc())
-        return stmt.order_by(order, tie)
+    async def page(self, where: ColumnElement[bool], query: ListQuery) -> Page[T]:
+        """A page of an ad-hoc query (the special repositories' joins)."""
+        total_stmt = select(func.count()).select_from(self.table).where(where)
+        total = int((await self._conn.execute(total_stmt)).scalar_one())
+        stmt = self._s.ordered(self._select().where(where), query.newest_first)
+        stmt = stmt.limit(query.page.limit).offset(query.page.offset)
+        items = [self._load(r) for r in await self._conn.execute(stmt)]
+        return Page(items=items, total=total, limit=query.page.limit, offset=query.page.offset)
+
+    def _where(self, filters: Mapping[str, object]) -> ColumnElement[bool]:
+        """An ad-hoc filter clause with literal values (for the special repositories)."""
+        return and_(
+            True,
+            *[
+                self._s.col(k) == v if v is not None else self._s.col(k).is_(None)
+                for k, v in filters.items()
+            ],
+        )

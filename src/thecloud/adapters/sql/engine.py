@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 IMMEDIATE = "thecloud_immediate"
@@ -26,8 +27,29 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
+def create_inline_reader(url: str | URL) -> Engine:
+    """A synchronous engine on the same SQLite file, for readers on the loop thread.
+
+    Its connections are in autocommit mode; InlineConnection opens and ends each read
+    transaction itself, so the pool's begin/reset machinery stays out of the hot path.
+    """
+    sync_url = make_url(url).set(drivername="sqlite")
+    engine = create_sync_engine(sync_url, isolation_level="AUTOCOMMIT")
+    _pragmas(engine, "query_only=ON")
+    return engine
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+    _pragmas(engine.sync_engine)
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.info.pop(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _pragmas(engine: Engine, *extra: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -36,11 +58,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "busy_timeout=30000",
+            *extra,
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        immediate = conn.info.pop(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from thecloud.adapters.sql import tables as t
-from thecloud.adapters.sql.base import SqlRepository
+from thecloud.adapters.sql.base import Conn, SqlRepository
 from thecloud.domain.audit import AuditRecord, Event
 from thecloud.domain.common import ListQuery, Page
 from thecloud.domain.iam import Policy, PolicyAttachment
@@ -44,7 +47,7 @@ class SqlTenants(SqlRepository[Tenant]):
 class SqlRoles(SqlRepository[Role]):
     entity, table, label = Role, t.roles, "role"
 
-    def decode(self, row: Mapping[Any, Any]) -> Role:
+    def decode(self, row: Mapping[str, Any]) -> Role:
         return super().decode({**row, "permissions": tuple(row["permissions"])})
 
     def encode(self, item: Role) -> dict[str, Any]:
@@ -62,8 +65,8 @@ class SqlRoles(SqlRepository[Role]):
         return own or await self.find_one(tenant_id=None, name=name)
 
     async def by_ids(self, ids: Sequence[str]) -> list[Role]:
-        rows = await self._conn.execute(select(self.table).where(self.table.c.id.in_(ids)))
-        return [self.decode(r) for r in rows.mappings()]
+        rows = await self._conn.execute(self._select().where(self.table.c.id.in_(ids)))
+        return [self._load(r) for r in rows]
 
 
 class SqlBindings(SqlRepository[RoleBinding]):
@@ -85,7 +88,7 @@ class SqlServiceAccountSecrets(SqlRepository[ServiceAccountSecret]):
 class SqlPolicies(SqlRepository[Policy]):
     entity, table, label = Policy, t.policies, "policy"
 
-    def decode(self, row: Mapping[Any, Any]) -> Policy:
+    def decode(self, row: Mapping[str, Any]) -> Policy:
         return super().decode({**row, "document": parse_policy_document(row["document"])})
 
     def encode(self, item: Policy) -> dict[str, Any]:
@@ -96,8 +99,8 @@ class SqlPolicies(SqlRepository[Policy]):
         ids = select(a.c.policy_id).where(
             a.c.principal_id == principal_id, a.c.tenant_id == tenant_id
         )
-        rows = await self._conn.execute(select(self.table).where(self.table.c.id.in_(ids)))
-        return [self.decode(r) for r in rows.mappings()]
+        rows = await self._conn.execute(self._select().where(self.table.c.id.in_(ids)))
+        return [self._load(r) for r in rows]
 
 
 class SqlAttachments(SqlRepository[PolicyAttachment]):
@@ -106,6 +109,10 @@ class SqlAttachments(SqlRepository[PolicyAttachment]):
 
 class SqlSecrets(SqlRepository[Secret]):
     entity, table, label = Secret, t.secrets, "secret"
+
+    async def touch(self, ident: str, when: datetime) -> None:
+        stmt = update(self.table).where(self.table.c.id == ident).values(last_accessed_at=when)
+        await self._conn.execute(stmt)
 
 
 class SqlAudit(SqlRepository[AuditRecord]):
@@ -125,13 +132,11 @@ class SqlEvents(SqlRepository[Event]):
 
     async def after(self, tenant_id: str, seq: int, limit: int) -> list[Event]:
         c = self.table.c
-        stmt = select(self.table).where(c.tenant_id == tenant_id, c.seq > seq)
+        stmt = self._select().where(c.tenant_id == tenant_id, c.seq > seq)
         rows = await self._conn.execute(stmt.order_by(c.seq).limit(limit))
-        return [self.decode(r) for r in rows.mappings()]
+        return [self._load(r) for r in rows]
 
     async def last_seq(self, tenant_id: str) -> int:
-        from sqlalchemy import func
-
         stmt = select(func.max(self.table.c.seq)).where(self.table.c.tenant_id == tenant_id)
         return int((await self._conn.execute(stmt)).scalar_one() or 0)
 
@@ -142,6 +147,11 @@ class SqlIdempotency(SqlRepository[IdempotencyRecord]):
 
 class SqlLoginFailures(SqlRepository[LoginFailures]):
     entity, table, key, label = LoginFailures, t.login_failures, "email", "login record"
+
+
+def _insert(conn: Any, table: Table) -> Any:
+    """The dialect's INSERT, which has `on_conflict_do_*` on both SQLite and PostgreSQL."""
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 class SqlQuotas:
@@ -157,64 +167,63 @@ class SqlQuotas:
         ]
 
     async def put(self, line: QuotaLine) -> None:
-        c = t.quotas.c
         values = {"limit": line.limit, "used": line.used, "updated_at": line.updated_at}
-        stmt = update(t.quotas).where(c.tenant_id == line.tenant_id, c.resource == line.resource)
-        result = await self._conn.execute(stmt.values(**values))
-        if not result.rowcount:
-            await self._conn.execute(
-                t.quotas.insert().values(
-                    tenant_id=line.tenant_id, resource=str(line.resource), **values
-                )
-            )
+        stmt = _insert(self._conn, t.quotas).values(
+            tenant_id=line.tenant_id, resource=str(line.resource), **values
+        )
+        await self._conn.execute(
+            stmt.on_conflict_do_update(index_elements=["tenant_id", "resource"], set_=values)
+        )
 
     async def adjust(
         self, tenant_id: str, changes: Mapping[str, int], defaults: Mapping[str, int]
     ) -> list[str]:
-        c = t.quotas.c
         await self._ensure_lines(tenant_id, changes, defaults)
-        exceeded: list[str] = []
-        for resource, delta in changes.items():
-            stmt = update(t.quotas).where(c.tenant_id == tenant_id, c.resource == resource)
-            if delta > 0:
-                stmt = stmt.where(c.used + delta <= c["limit"])
-            result = await self._conn.execute(stmt.values(used=c.used + delta))
-            if not result.rowcount:
-                exceeded.append(resource)
+        applied = {r: d for r, d in changes.items() if await self._add(tenant_id, r, d, True)}
+        exceeded = [r for r in changes if r not in applied]
+        for resource, delta in applied.items() if exceeded else ():
+            await self._add(tenant_id, resource, -delta, False)
         return exceeded
+
+    async def _add(self, tenant_id: str, resource: str, delta: int, check: bool) -> bool:
+        c = t.quotas.c
+        stmt = update(t.quotas).where(c.tenant_id == tenant_id, c.resource == resource)
+        if check and delta > 0:
+            stmt = stmt.where(c.used + delta <= c["limit"])
+        result = await self._conn.execute(stmt.values(used=c.used + delta))
+        return bool(result.rowcount)
 
     async def _ensure_lines(
         self, tenant_id: str, changes: Mapping[str, int], defaults: Mapping[str, int]
     ) -> None:
-        from datetime import UTC, datetime
-
-        have = {line.resource for line in await self.lines(tenant_id)}
+        """Insert missing lines; ON CONFLICT DO NOTHING lets concurrent first uses race safely."""
         for resource in changes:
-            if resource not in have:
-                await self._conn.execute(
-                    t.quotas.insert().values(
-                        tenant_id=tenant_id,
-                        resource=resource,
-                        limit=defaults[resource],
-                        used=0,
-                        updated_at=datetime.now(UTC),
-                    )
-                )
+            stmt = _insert(self._conn, t.quotas).values(
+                tenant_id=tenant_id,
+                resource=resource,
+                limit=defaults[resource],
+                used=0,
+                updated_at=datetime.now(UTC),
+            )
+            await self._conn.execute(stmt.on_conflict_do_nothing())
+
+
+_GENERATION = select(t.auth_state.c.generation).where(t.auth_state.c.id == 1)
 
 
 class SqlAuthState:
-    """The identity/access generation counter in a one-row table."""
+    """The identity/access generation counter in a one-row table (read on every request)."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def generation(self) -> int:
-        stmt = select(t.auth_state.c.generation).where(t.auth_state.c.id == 1)
-        return int((await self._conn.execute(stmt)).scalar_one_or_none() or 0)
+        return int((await self._conn.execute(_GENERATION)).scalar_one_or_none() or 0)
 
     async def bump(self) -> None:
-        c = t.auth_state.c
-        stmt = update(t.auth_state).where(c.id == 1).values(generation=c.generation + 1)
-        result = await self._conn.execute(stmt)
-        if not result.rowcount:
-            await self._conn.execute(t.auth_state.insert().values(id=1, generation=1))
+        stmt = _insert(self._conn, t.auth_state).values(id=1, generation=1)
+        await self._conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["id"], set_={"generation": t.auth_state.c.generation + 1}
+            )
+        )

@@ -23,8 +23,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(  # noqa: ARG002 - signature fixed by SQLAlchemy
-        self, value: datetime | None, dialect: Dialect
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - signature fixed by SQLAlchemy
     ) -> datetime | None:
         if value is None:
             return None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from types import TracebackType
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from thecloud.adapters.sql import repositories as r
-from thecloud.adapters.sql.engine import IMMEDIATE, is_sqlite
+from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
+from thecloud.adapters.sql.inline import InlineConnection, InlinePool
 from thecloud.domain.audit import Event
 from thecloud.domain.errors import BackendUnavailable
 from thecloud.ports import repositories as p
@@ -17,26 +20,51 @@ Publisher = Callable[[list[Event]], None]
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, publish: Publisher, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publish: Publisher,
+        *,
+        read_only: bool = False,
+        writer_lock: asyncio.Lock | None = None,
+        inline_reader: InlinePool | None = None,
+    ) -> None:
         self._engine = engine
         self._publish = publish
         self._read_only = read_only
-        self._conn: AsyncConnection | None = None
+        self._lock = None if read_only else writer_lock
+        self._inline = inline_reader if read_only else None
+        self._conn: AsyncConnection | InlineConnection | None = None
         self.emitted: list[Event] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        if self._lock is not None:
+            await self._lock.acquire()
         try:
-            conn = await self._engine.connect()
-        except OSError as exc:
-            raise BackendUnavailable("the metadata database is unreachable") from exc
-        if not self._read_only and is_sqlite(str(self._engine.url)):
-            conn.sync_connection.info[IMMEDIATE] = True  # type: ignore[union-attr]
-        await conn.begin()
-        self._conn = conn
-        self._bind(conn)
+            self._conn = await self._open()
+        except BaseException:
+            self._release()
+            raise
+        self._bind(self._conn)
         return self
 
-    def _bind(self, conn: AsyncConnection) -> None:
+    async def _open(self) -> AsyncConnection | InlineConnection:
+        try:
+            if self._inline is not None:
+                return InlineConnection(self._inline)
+            conn = await self._engine.connect()
+        except (OSError, DBAPIError) as exc:
+            raise BackendUnavailable("the metadata database is unreachable") from exc
+        if self._lock is not None:
+            conn.sync_connection.info[IMMEDIATE] = True  # type: ignore[union-attr]
+        await conn.begin()
+        return conn
+
+    def _release(self) -> None:
+        if self._lock is not None and self._lock.locked():
+            self._lock.release()
+
+    def _bind(self, conn: AsyncConnection | InlineConnection) -> None:
         self.users: p.UserRepository = r.SqlUsers(conn)
         self.tenants: p.TenantRepository = r.SqlTenants(conn)
         self.roles: p.RoleRepository = r.SqlRoles(conn)
@@ -66,6 +94,7 @@ class SqlUnitOfWork:
                 await self._conn.rollback()
         finally:
             await self._conn.close()
+            self._release()
 
     async def commit(self) -> None:
         assert self._conn is not None  # noqa: S101
@@ -85,9 +114,29 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
+    """Units of work on one engine.
+
+    On SQLite, writers in this process queue on one asyncio lock instead of SQLite's
+    busy-wait (which sleeps in steps of up to 100 ms; other processes still meet
+    `BEGIN IMMEDIATE`), and readers run inline on the loop thread (see inline.py).
+    """
+
     def __init__(self, engine: AsyncEngine, publish: Publisher) -> None:
         self._engine = engine
         self._publish = publish
+        sqlite = is_sqlite(str(engine.url))
+        self._lock = asyncio.Lock() if sqlite else None
+        self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine, self._publish, read_only=read_only)
+        return SqlUnitOfWork(
+            self._engine,
+            self._publish,
+            read_only=read_only,
+            writer_lock=self._lock,
+            inline_reader=self._reader,
+        )
+
+    def dispose(self) -> None:
+        if self._reader is not None:
+            self._reader.dispose()

@@ -15,14 +15,14 @@ from starlette.requests import HTTPConnection
 
 from thecloud.bootstrap import Container
 from thecloud.domain.common import RequestContext
-from thecloud.domain.errors import InvalidInput
+from thecloud.domain.errors import Forbidden, InvalidInput, not_found
 from thecloud.domain.identity import Principal
 
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="thecloud_<32 hex>")
 bearer_scheme = HTTPBearer(auto_error=False, description="JWT from /auth/login or /oauth2/token")
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -49,7 +49,7 @@ def tenant_header(request: HTTPConnection) -> str | None:
 async def authenticate(
     request: Request, tenant: str | None, key: str | None, bearer: str | None
 ) -> Principal:
-    c = get_container(request)
+    c: Container = request.app.state.container
     return await c.auth.authenticate(key, bearer, tenant, request_context(request))
 
 
@@ -74,7 +74,10 @@ async def in_tenant(request: Request, p: Principal, tenant_id: str) -> Principal
     key = request.headers.get("x-api-key")
     auth = request.headers.get("authorization", "")
     token = auth[7:] if auth.lower().startswith("bearer ") else None
-    return await authenticate(request, tenant_id, key, token)
+    try:
+        return await authenticate(request, tenant_id, key, token)
+    except Forbidden:
+        raise not_found("tenant", tenant_id) from None  # another tenant's id is a 404, as on GET
 
 
 def _body_hash(body: Any) -> str:
@@ -88,7 +91,8 @@ async def idempotent(
     key = request.headers.get("idempotency-key")
     if not key:
         return await run()
-    c, path = get_container(request), request.url.path
+    c: Container = request.app.state.container
+    path = request.url.path
     record = await c.idempotency.begin(p.id, key, request.method, path, _body_hash(body))
     if record is not None:
         headers = {"Idempotent-Replayed": "true"}

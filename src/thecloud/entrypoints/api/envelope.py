@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -66,10 +67,16 @@ def no_content() -> Response:
 
 def public(item: Any, hide: Sequence[str] = ()) -> dict[str, Any]:
     """A dataclass as a JSON object, without the named (sensitive) fields."""
-    return {f.name: getattr(item, f.name) for f in dataclasses.fields(item) if f.name not in hide}
+    kind: type = type(item)
+    return {name: getattr(item, name) for name in _shown(kind, tuple(hide))}
 
 
-def page_params(
+@functools.cache
+def _shown(kind: type, hide: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in hide)
+
+
+async def page_params(
     limit: int = Query(100, ge=1, le=MAX_LIMIT, description="page size (max 1000)"),
     offset: int = Query(0, ge=0, le=10_000_000, description="items to skip"),
 ) -> PageRequest:

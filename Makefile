@@ -1,0 +1,44 @@
+# The two commands a new user needs: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+UV = $(shell command -v uv || echo .tmp/uv/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test setup lint typecheck unit integration e2e bench clean
+
+run: ## set everything up and run the server on the embedded defaults (SQLite under ./data)
+	@scripts/setup.sh >/dev/null
+	$(UV) run thecloud serve
+
+test: ## set up, start a throwaway PostgreSQL, run lint, type checks and all three test tiers
+	@scripts/setup.sh --test >/dev/null
+	@$(MAKE) --no-print-directory lint typecheck
+	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && \
+	  $(UV) run pytest -q -p no:cacheprovider tests; status=$$?; \
+	  scripts/postgres.sh stop; exit $$status
+
+setup:
+	@scripts/setup.sh --test
+
+lint:
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run lint-imports
+
+typecheck:
+	$(UV) run mypy
+
+unit:
+	$(UV) run pytest -q tests/unit
+
+integration:
+	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && $(UV) run pytest -q tests/integration
+
+e2e:
+	$(UV) run pytest -q tests/e2e
+
+bench: ## benchmarks (not part of `make test`)
+	@scripts/setup.sh --bench >/dev/null
+	$(UV) run python benchmarks/secrets_bench.py
+
+clean:
+	rm -rf .tmp .pytest_cache .mypy_cache .ruff_cache

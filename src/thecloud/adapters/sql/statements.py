@@ -1,0 +1,108 @@
+"""Prebuilt, parameterised statements per table and filter shape.
+
+Building a SQLAlchemy statement and computing its cache key costs more than running a
+simple indexed query on SQLite; statements built once per shape and reused with bound
+parameters keep a point lookup in the tens of microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select
+
+from thecloud.domain.errors import InvalidInput
+
+Shape = tuple[tuple[str, bool], ...]
+TENANT = "tenant_id"
+
+
+def shape_of(filters: Mapping[str, object], tenant_id: str | None) -> tuple[Shape, dict[str, Any]]:
+    """The filter shape (names, and which are IS NULL) and the bound parameter values."""
+    items = dict(filters)
+    if tenant_id is not None:
+        items[TENANT] = tenant_id
+    shape = tuple(sorted((name, value is None) for name, value in items.items()))
+    params = {f"p_{name}": value for name, value in items.items() if value is not None}
+    return shape, params
+
+
+class Statements:
+    """Statements of one table over the given columns, cached by kind and filter shape."""
+
+    def __init__(self, table: Table, columns: tuple[str, ...], label: str, key: str) -> None:
+        self.table, self.columns, self.label, self.key = table, columns, label, key
+        self._cache: dict[tuple[object, ...], Any] = {}
+
+    def cached(self, signature: tuple[object, ...], build: Callable[[], Any]) -> Any:
+        stmt = self._cache.get(signature)
+        if stmt is None:
+            stmt = self._cache[signature] = build()
+        return stmt
+
+    def col(self, name: str) -> Any:
+        try:
+            return self.table.c[name]
+        except KeyError:
+            raise InvalidInput(f"cannot filter {self.label}s by {name!r}") from None
+
+    def where(self, shape: Shape) -> ColumnElement[bool]:
+        clauses = [
+            self.col(name).is_(None) if is_null else self.col(name) == bindparam(f"p_{name}")
+            for name, is_null in shape
+        ]
+        return and_(True, *clauses)
+
+    def select(self) -> Select[Any]:
+        """The entity's columns in field order, so a row maps to the dataclass by position."""
+        return select(*(self.table.c[name] for name in self.columns))
+
+    def find(self, shape: Shape, one: bool) -> Select[Any]:
+        def build() -> Select[Any]:
+            stmt = self.select().where(self.where(shape))
+            return stmt.limit(1) if one else stmt
+
+        return self.cached(("find", shape, one), build)  # type: ignore[no-any-return]
+
+    def count(self, shape: Shape) -> Select[Any]:
+        build = lambda: select(func.count()).select_from(self.table).where(self.where(shape))  # noqa: E731
+        return self.cached(("count", shape), build)  # type: ignore[no-any-return]
+
+    def delete(self, shape: Shape) -> Any:
+        return self.cached(("delete", shape), lambda: self.table.delete().where(self.where(shape)))
+
+    def insert(self) -> Any:
+        return self.cached(("insert",), self.table.insert)
+
+    def update(self) -> Any:
+        def build() -> Any:
+            values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in self.columns if c != self.key}
+            return (
+                self.table.update().where(self.col(self.key) == bindparam("p_key")).values(values)
+            )
+
+        return self.cached(("update",), build)
+
+    def page(self, shape: Shape, since: bool, until: bool, newest_first: bool) -> tuple[Any, Any]:
+        """(count, page) statements; the page takes p_limit and p_offset."""
+
+        def build() -> tuple[Any, Any]:
+            where = self.where(shape)
+            if since:
+                where = and_(where, self.table.c.created_at >= bindparam("p_since"))
+            if until:
+                where = and_(where, self.table.c.created_at < bindparam("p_until"))
+            total = select(func.count()).select_from(self.table).where(where)
+            stmt = self.ordered(self.select().where(where), newest_first)
+            return total, stmt.limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+
+        return self.cached(("page", shape, since, until, newest_first), build)  # type: ignore[no-any-return]
+
+    def ordered(self, stmt: Select[Any], newest_first: bool) -> Select[Any]:
+        order, tie = self.table.c.get("created_at"), self.col(self.key)
+        if order is None:
+            return stmt.order_by(tie)
+        return (
+            stmt.order_by(order.desc(), tie.desc()) if newest_first else stmt.order_by(order, tie)
+        )
