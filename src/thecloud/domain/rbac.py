@@ -17,7 +17,7 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "snapshot": ("create", "delete", "read", "restore"),
     "lb": ("create", "delete", "read", "update"),
     "db": ("create", "delete", "read", "update"),
-    "secret": ("create", "write", "delete", "read"),
+    "secret": ("create", "write", "delete", "read", "list"),
     "function": ("invoke", "create", "delete", "read", "update"),
     "function_schedule": ("create", "read", "delete", "update"),
     "cache": ("create", "delete", "read", "update"),
@@ -67,7 +67,7 @@ VIEWER_PERMISSIONS = frozenset(
     if p.endswith(":read")
     and p not in _VIEWER_EXCLUDED
     and p.split(":")[0] not in {"role", "policy"}
-)
+) | {"secret:list"}
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "owner": ("Owns the tenant: every permission.", OWNER_PERMISSIONS),
@@ -76,7 +76,10 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
         "Builds and runs resources; no identity, access-control or tenant administration.",
         DEVELOPER_PERMISSIONS,
     ),
-    "viewer": ("Reads resources; changes nothing and reads no secret values.", VIEWER_PERMISSIONS),
+    "viewer": (
+        "Reads resources and lists secret names; changes nothing, reads no secret values.",
+        VIEWER_PERMISSIONS,
+    ),
 }
 
 

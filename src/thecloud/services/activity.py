@@ -50,7 +50,7 @@ class ActivityService(Service):
         self.allow(p, "event:read", "event")
         waiter = self._bus.waiter()
         try:
-            seq = after if after is not None else await self._last(p)
+            seq = after if after is not None else await self.last_seq(p)
             while True:
                 for event in await self._after(p, seq):
                     seq = event.seq
@@ -59,7 +59,8 @@ class ActivityService(Service):
         finally:
             self._bus.forget(waiter)
 
-    async def _last(self, p: Principal) -> int:
+    async def last_seq(self, p: Principal) -> int:
+        """The sequence number of the tenant's newest event; streams start after it."""
         async with self._uow(read_only=True) as uow:
             return await uow.events.last_seq(p.tenant_id)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from thecloud.domain.errors import Forbidden
 from thecloud.domain.iam import ResourceRef
 from thecloud.domain.identity import Principal
 from thecloud.domain.policy import Decision, action_allowed_by_permissions, evaluate
+from thecloud.domain.rbac import ALL_PERMISSIONS
 
 
 def condition_context(principal: Principal, now: datetime) -> dict[str, object]:
@@ -41,3 +43,26 @@ def authorize(principal: Principal, action: str, resource: ResourceRef, now: dat
         raise Forbidden(
             f"{principal.type} {principal.name} is not allowed to {action} on {resource.kind}"
         )
+
+
+def _expand(permission: str) -> list[str]:
+    """The concrete permissions a (possibly wildcard) permission stands for."""
+    if "*" not in permission and "?" not in permission:
+        return [permission]
+    return [p for p in sorted(ALL_PERMISSIONS) if action_allowed_by_permissions([permission], p)]
+
+
+def ensure_grantable(principal: Principal, permissions: Iterable[str]) -> None:
+    """No one grants what they do not hold: every permission given away through a role,
+    a binding, a service account or an Allow policy must be covered by the granter's roles."""
+    missing = sorted(
+        {
+            concrete
+            for permission in permissions
+            for concrete in _expand(permission)
+            if not action_allowed_by_permissions(principal.permissions, concrete)
+        }
+    )
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise Forbidden(f"you cannot grant permissions you do not hold: {shown}")

@@ -6,8 +6,9 @@ from thecloud.domain.common import ListQuery, Page, new_id
 from thecloud.domain.errors import Conflict, InvalidInput, NotFound, not_found
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.identity import Principal, PrincipalType
-from thecloud.domain.policy import InvalidPolicy, PolicyDocument, parse_policy_document
+from thecloud.domain.policy import Effect, InvalidPolicy, PolicyDocument, parse_policy_document
 from thecloud.ports.uow import UnitOfWork
+from thecloud.services.authz import ensure_grantable
 from thecloud.services.base import Service
 
 
@@ -16,6 +17,10 @@ def parse_document(raw: object) -> PolicyDocument:
         return parse_policy_document(raw)
     except InvalidPolicy as exc:
         raise InvalidInput(f"invalid policy document: {exc}") from exc
+
+
+def _allowed_actions(doc: PolicyDocument) -> list[str]:
+    return [a for st in doc.statements if st.effect is Effect.ALLOW for a in st.actions]
 
 
 class IamService(Service):
@@ -68,6 +73,7 @@ class IamService(Service):
         async with self._uow() as uow:
             policy = await self._find(uow, p, policy_id)
             self.allow(p, "policy:attach", "policy", policy.id, policy.name)
+            ensure_grantable(p, _allowed_actions(policy.document))
             await self._check_target(uow, p, kind, principal_id)
             if await uow.attachments.find_one(policy_id=policy.id, principal_id=principal_id):
                 raise Conflict(f"policy {policy.name} is already attached to {kind} {principal_id}")

@@ -10,6 +10,7 @@ from thecloud.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, 
 from thecloud.domain.identity import Principal, PrincipalType, normalize_email
 from thecloud.domain.rbac import BUILTIN_ROLES, Role, RoleBinding, is_valid_permission
 from thecloud.ports.uow import UnitOfWork
+from thecloud.services.authz import ensure_grantable
 from thecloud.services.base import Kernel, Service
 from thecloud.services.tenancy import TenantSetup
 
@@ -34,6 +35,7 @@ class RbacService(Service):
             raise InvalidInput("role name must be 1 to 100 characters")
         now = self._clock.now()
         role = Role(new_id(), p.tenant_id, name, description, _checked(permissions), now, now)
+        ensure_grantable(p, role.permissions)
         async with self._uow() as uow:
             if await uow.roles.by_name(p.tenant_id, name):
                 raise Conflict(f"role {name!r} already exists (built-in role names are reserved)")
@@ -101,6 +103,7 @@ class RbacService(Service):
                 permissions=_checked(perms),
                 updated_at=self._clock.now(),
             )
+            ensure_grantable(p, role.permissions)
             await uow.roles.update(role)
             await uow.auth_state.bump()
             await self._record(
@@ -132,7 +135,7 @@ class RbacService(Service):
             if target is None:
                 raise NotFound(f"no user {user}; bind by user id or the email of a registered user")
             binding = await self._setup.bind(
-                uow, p.tenant_id, target.id, PrincipalType.USER, role_name
+                uow, p.tenant_id, target.id, PrincipalType.USER, role_name, granter=p
             )
             await self._record(
                 uow,

@@ -41,7 +41,7 @@ class SecretService(Service):
         return secret
 
     async def list(self, p: Principal, query: ListQuery) -> Page[Secret]:
-        self.allow(p, "secret:read", "secret")
+        self.allow(p, "secret:list", "secret")
         async with self._uow(read_only=True) as uow:
             return await uow.secrets.list(query, p.tenant_id)
 

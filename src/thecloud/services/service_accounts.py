@@ -19,6 +19,7 @@ from thecloud.domain.identity import (
 from thecloud.ports.crypto import KeyHasher
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.auth import AuthService
+from thecloud.services.authz import ensure_grantable
 from thecloud.services.base import Kernel, Service
 
 
@@ -49,10 +50,12 @@ class ServiceAccountService(Service):
         self.allow(p, "service_account:create", "service_account", name=name)
         sa = ServiceAccount(new_id(), p.tenant_id, name, role, description, p.id, self._clock.now())
         async with self._uow() as uow:
-            if await uow.roles.by_name(p.tenant_id, role) is None:
+            granted = await uow.roles.by_name(p.tenant_id, role)
+            if granted is None:
                 raise InvalidInput(
                     f"role {role!r} does not exist (built-in: owner, admin, developer, viewer)"
                 )
+            ensure_grantable(p, granted.permissions)
             if await uow.service_accounts.find_one(tenant_id=p.tenant_id, name=name):
                 raise Conflict(f"service account {name!r} already exists")
             await uow.service_accounts.add(sa)

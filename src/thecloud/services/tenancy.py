@@ -16,8 +16,9 @@ from thecloud.domain.identity import (
     validate_slug,
 )
 from thecloud.domain.quotas import DEFAULT_LIMITS, QuotaLine, QuotaResource
-from thecloud.domain.rbac import RoleBinding
+from thecloud.domain.rbac import Role, RoleBinding
 from thecloud.ports.uow import UnitOfWork
+from thecloud.services.authz import ensure_grantable
 from thecloud.services.base import Kernel, Service
 
 _DEFAULTS = {str(k): v for k, v in DEFAULT_LIMITS.items()}
@@ -45,13 +46,12 @@ class TenantSetup(Service):
         principal_id: str,
         kind: PrincipalType,
         role_name: str,
+        granter: Principal | None = None,
     ) -> RoleBinding:
-        role = await uow.roles.by_name(tenant_id, role_name)
-        if role is None:
-            raise InvalidInput(
-                f"role {role_name!r} does not exist in this tenant "
-                "(built-in: owner, admin, developer, viewer)"
-            )
+        """Bind a role; a `granter` may only give a role whose rights it holds itself."""
+        role = await self.role(uow, tenant_id, role_name)
+        if granter is not None:
+            ensure_grantable(granter, role.permissions)
         if await uow.bindings.find_one(
             tenant_id=tenant_id, principal_id=principal_id, role_id=role.id
         ):
@@ -62,6 +62,15 @@ class TenantSetup(Service):
         await uow.bindings.add(binding)
         await uow.auth_state.bump()
         return binding
+
+    async def role(self, uow: UnitOfWork, tenant_id: str, role_name: str) -> Role:
+        role = await uow.roles.by_name(tenant_id, role_name)
+        if role is None:
+            raise InvalidInput(
+                f"role {role_name!r} does not exist in this tenant "
+                "(built-in: owner, admin, developer, viewer)"
+            )
+        return role
 
 
 class TenantService(Service):
@@ -106,7 +115,9 @@ class TenantService(Service):
         self.allow(p, "tenant:update", "tenant", tenant_id)
         async with self._uow() as uow:
             user = await self._user_by_email(uow, email)
-            binding = await self._setup.bind(uow, tenant_id, user.id, PrincipalType.USER, role)
+            binding = await self._setup.bind(
+                uow, tenant_id, user.id, PrincipalType.USER, role, granter=p
+            )
             await self._record(
                 uow, p, "tenant:update", "tenant", tenant_id, {"invited": user.id, "role": role}
             )

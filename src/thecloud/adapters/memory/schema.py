@@ -1,0 +1,67 @@
+"""The in-memory tables: keys, unique field sets and foreign keys, as in adapters/sql/tables.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """`column` holds the id of a row of `parent`; deleting that row deletes this one."""
+
+    column: str
+    parent: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    name: str
+    key: str = "id"
+    unique: tuple[tuple[str, ...], ...] = ()
+    parents: tuple[ForeignKey, ...] = ()
+
+
+_TENANT = ForeignKey("tenant_id", "tenants")
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("users", unique=(("email",),)),
+        TableSpec("tenants", unique=(("slug",),)),
+        TableSpec("roles", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
+        TableSpec(
+            "role_bindings",
+            unique=(("tenant_id", "principal_id", "role_id"),),
+            parents=(_TENANT, ForeignKey("role_id", "roles")),
+        ),
+        TableSpec("api_keys", unique=(("key_hash",),), parents=(ForeignKey("user_id", "users"),)),
+        TableSpec("service_accounts", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
+        TableSpec(
+            "service_account_secrets",
+            unique=(("secret_hash",),),
+            parents=(ForeignKey("service_account_id", "service_accounts"), _TENANT),
+        ),
+        TableSpec("policies", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
+        TableSpec(
+            "policy_attachments",
+            unique=(("policy_id", "principal_id"),),
+            parents=(_TENANT, ForeignKey("policy_id", "policies")),
+        ),
+        TableSpec("secrets", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
+        TableSpec("audit_log"),
+        TableSpec("events"),
+        TableSpec("quotas", key="", parents=(_TENANT,)),  # keyed by (tenant_id, resource)
+        TableSpec("idempotency_keys", key="key"),
+        TableSpec("login_failures", key="email"),
+    )
+}
+
+
+def children(parent: str) -> list[tuple[str, str]]:
+    """(table, column) pairs whose rows point at rows of `parent` (ON DELETE CASCADE)."""
+    return [
+        (spec.name, fk.column)
+        for spec in TABLES.values()
+        for fk in spec.parents
+        if fk.parent == parent
+    ]

@@ -1,0 +1,99 @@
+"""The in-memory unit of work: a snapshot of the store per transaction, applied on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from thecloud.adapters.memory import repositories as r
+from thecloud.adapters.memory.store import MemoryState, MemoryStore
+from thecloud.domain.audit import Event
+from thecloud.ports import repositories as p
+
+Publisher = Callable[[list[Event]], None]
+
+
+def _no_publisher(_events: list[Event]) -> None:
+    return None
+
+
+class MemoryUnitOfWork:
+    """Writers hold the store's lock from enter to exit; readers see the state as of enter."""
+
+    def __init__(self, store: MemoryStore, publish: Publisher, *, read_only: bool = False) -> None:
+        self._store, self._publish, self._read_only = store, publish, read_only
+        self._state: MemoryState | None = None
+        self._locked = False
+        self.emitted: list[Event] = []
+
+    async def __aenter__(self) -> MemoryUnitOfWork:
+        if not self._read_only:
+            await self._store.acquire()
+            self._locked = True
+        self._begin()
+        return self
+
+    def _begin(self) -> None:
+        self._state = self._store.snapshot(read_only=self._read_only)
+        self._bind(self._state)
+        self.emitted = []
+
+    def _bind(self, state: MemoryState) -> None:
+        self.users: p.UserRepository = r.MemoryUsers(state)
+        self.tenants: p.TenantRepository = r.MemoryTenants(state)
+        self.roles: p.RoleRepository = r.MemoryRoles(state)
+        self.bindings: p.BindingRepository = r.MemoryBindings(state)
+        self.api_keys: p.ApiKeyRepository = r.MemoryApiKeys(state)
+        self.service_accounts: p.ServiceAccountRepository = r.MemoryServiceAccounts(state)
+        self.sa_secrets: p.ServiceAccountSecretRepository = r.MemoryServiceAccountSecrets(state)
+        self.policies: p.PolicyRepository = r.MemoryPolicies(state)
+        self.attachments: p.AttachmentRepository = r.MemoryAttachments(state)
+        self.secrets: p.SecretRepository = r.MemorySecrets(state)
+        self.audit: p.AuditRepository = r.MemoryAudit(state)
+        self.events: p.EventRepository = r.MemoryEvents(state)
+        self.quotas: p.QuotaRepository = r.MemoryQuotas(state, self._store.now)
+        self.idempotency: p.IdempotencyRepository = r.MemoryIdempotency(state)
+        self.login_failures: p.LoginFailureRepository = r.MemoryLoginFailures(state)
+        self.auth_state: p.AuthStateRepository = r.MemoryAuthState(state)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._state, self.emitted = None, []
+        if self._locked:
+            self._locked = False
+            self._store.release()
+
+    def _current(self) -> MemoryState:
+        if self._state is None:
+            raise RuntimeError("the unit of work is used outside `async with`")
+        return self._state
+
+    async def commit(self) -> None:
+        state, emitted = self._current(), self.emitted
+        if not self._read_only:
+            self._store.commit(state)
+        self._begin()
+        if emitted:
+            self._publish(emitted)
+
+    async def rollback(self) -> None:
+        self._current()
+        self._begin()
+
+    async def emit(self, event: Event) -> None:
+        await self.events.add(event)
+        stored = await self.events.get(event.id)
+        self.emitted.append(stored or event)
+
+
+class MemoryUnitOfWorkFactory:
+    def __init__(self, store: MemoryStore, publish: Publisher = _no_publisher) -> None:
+        self.store = store
+        self._publish = publish
+
+    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.store, self._publish, read_only=read_only)
