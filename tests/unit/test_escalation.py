@@ -6,7 +6,7 @@ import pytest
 
 from tests.unit.conftest import Account, Harness
 from thecloud.domain.common import ListQuery
-from thecloud.domain.errors import Forbidden
+from thecloud.domain.errors import Conflict, Forbidden
 from thecloud.domain.identity import PrincipalType
 
 ALLOW_ALL = {
@@ -63,3 +63,12 @@ async def test_viewer_lists_secret_names_but_reads_no_value(h: Harness, owner: A
     assert [s.name for s in page.items] == ["db-password"]
     with pytest.raises(Forbidden):
         await h.cloud.secrets.reveal(viewer, "db-password")
+
+
+async def test_a_role_used_by_a_service_account_cannot_be_deleted(
+    h: Harness, owner: Account
+) -> None:
+    role = await h.cloud.rbac.create_role(owner.principal, "robots", "", ["secret:read"])
+    await h.cloud.service_accounts.create(owner.principal, "robot", "robots")
+    with pytest.raises(Conflict, match="service account"):
+        await h.cloud.rbac.delete_role(owner.principal, role.id)

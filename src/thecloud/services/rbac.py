@@ -118,6 +118,8 @@ class RbacService(Service):
             self.allow(p, "role:delete", "role", role.id, role.name)
             if await uow.bindings.find_one(role_id=role.id):
                 raise Conflict(f"role {role.name} is still bound; remove its bindings first")
+            if await uow.service_accounts.find_one(tenant_id=p.tenant_id, role=role.name):
+                raise Conflict(f"role {role.name} is used by a service account; change it first")
             await uow.roles.delete(role.id, p.tenant_id)
             await uow.auth_state.bump()
             await self._record(uow, p, "role:delete", "role", role.id, {"name": role.name})
