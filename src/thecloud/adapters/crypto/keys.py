@@ -46,14 +46,33 @@ def load_or_create_master_key(configured: str | None, path: Path, *, production:
             "(64 hex chars; generate one with: openssl rand -hex 32)"
         )
     if path.exists():
-        return decode_master_key(path.read_text())
+        return _read_key_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(KEY_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key.hex())
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)  # atomic: a complete file appears, or another process won
+    except FileExistsError:
+        return _read_key_file(path)
+    finally:
+        tmp.unlink()
     log.warning("generated a master key at %s; set THECLOUD_MASTER_KEY in production", path)
     return key
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        return decode_master_key(path.read_text())
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"the master key file {path} is corrupt ({exc.message}); restore it from a backup "
+            "(secrets sealed with it cannot be read without it) or set THECLOUD_MASTER_KEY"
+        ) from exc
 
 
 def derive(master: bytes, purpose: str, length: int = KEY_BYTES) -> bytes:

@@ -1,0 +1,151 @@
+"""The SQL unit of work: rollback, event publication on commit, readers, concurrent writers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import replace
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.integration import builders as b
+from tests.integration.builders import Db
+from tests.integration.conftest import pg_url
+from thecloud.adapters.sql.engine import create_engine
+from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
+from thecloud.domain.common import ListQuery
+from thecloud.domain.errors import BackendUnavailable
+
+
+async def stored(db: Db) -> tuple[int, int, int]:
+    """How many tenants, users and events the database holds."""
+    async with db.uow(read_only=True) as w:
+        tenants = (await w.tenants.list(ListQuery())).total
+        return tenants, await w.users.count(), (await w.events.list(ListQuery())).total
+
+
+async def test_an_exception_rolls_everything_back(db: Db) -> None:
+    u = b.user()
+    t = b.tenant(u.id)
+    with pytest.raises(RuntimeError, match="boom"):
+        async with db.uow() as w:
+            await w.tenants.add(t)
+            await w.users.add(replace(u, default_tenant_id=t.id))
+            await w.emit(b.event(t.id))
+            raise RuntimeError("boom")
+    assert await stored(db) == (0, 0, 0)
+    assert db.published == []
+
+
+async def test_leaving_without_commit_rolls_back(db: Db) -> None:
+    async with db.uow() as w:
+        await w.tenants.add(b.tenant(b.uniq("owner")))
+        await w.emit(b.event(b.uniq("t")))
+    assert await stored(db) == (0, 0, 0)
+    assert db.published == []
+
+
+async def test_commit_publishes_the_emitted_events_exactly_once(db: Db) -> None:
+    _, t = await b.seed_tenant(db.uow)
+    first, second = b.event(t.id), b.event(t.id, type="secret.deleted")
+    async with db.uow() as w:
+        await w.emit(first)
+        await w.emit(second)
+        assert db.published == []
+        await w.commit()
+        await w.commit()
+    assert db.published == [[first, second]]
+    async with db.uow(read_only=True) as w:
+        assert [e.id for e in await w.events.after(t.id, 0, 10)] == [first.id, second.id]
+
+
+async def test_rollback_discards_emitted_events(db: Db) -> None:
+    _, t = await b.seed_tenant(db.uow)
+    dropped, kept = b.event(t.id), b.event(t.id)
+    async with db.uow() as w:
+        await w.emit(dropped)
+        await w.rollback()
+        await w.emit(kept)
+        await w.commit()
+    assert db.published == [[kept]]
+    async with db.uow(read_only=True) as w:
+        assert [e.id for e in await w.events.after(t.id, 0, 10)] == [kept.id]
+
+
+async def test_read_only_unit_sees_committed_state_while_a_writer_is_open(db: Db) -> None:
+    u, t = await b.seed_tenant(db.uow)
+    async with db.uow() as w:
+        await w.users.update(replace(u, name="Changed"))
+        await w.tenants.add(b.tenant(u.id))
+        async with asyncio.timeout(5), db.uow(read_only=True) as r:
+            seen = await r.users.get(u.id)
+            count = await r.tenants.count()
+        await w.commit()
+    assert (seen, count) == (u, 1)
+    async with db.uow(read_only=True) as r:
+        assert await r.tenants.count() == 2
+
+
+async def write_one(factory: SqlUnitOfWorkFactory, start: asyncio.Event) -> None:
+    await start.wait()
+    u = b.user()
+    t = b.tenant(u.id)
+    async with factory() as w:
+        await w.users.count()  # a read first: a deferred SQLite transaction could not upgrade
+        await w.tenants.add(t)
+        await w.users.add(replace(u, default_tenant_id=t.id))
+        await w.auth_state.bump()
+        await w.commit()
+
+
+async def test_twenty_concurrent_writers_on_two_engines_all_commit(db: Db) -> None:
+    engine = create_engine(db.url)
+    second = SqlUnitOfWorkFactory(engine, db.published.append)
+    start = asyncio.Event()
+    try:
+        tasks = [asyncio.create_task(write_one(f, start)) for f in [db.uow, second] * 10]
+        start.set()
+        async with asyncio.timeout(60):
+            await asyncio.gather(*tasks)
+    finally:
+        second.dispose()
+        await engine.dispose()
+    async with db.uow(read_only=True) as r:
+        assert (await r.users.count(), await r.auth_state.generation()) == (20, 20)
+
+
+def unreachable_urls(backend: str, tmp: str) -> list[str]:
+    if backend == "sqlite":
+        return [f"sqlite+aiosqlite:///{tmp}/no-such-dir/metadata.db"]
+    server = make_url(pg_url())
+    return [
+        server.set(port=1).render_as_string(hide_password=False),
+        server.set(database=b.uniq("missing")).render_as_string(hide_password=False),
+    ]
+
+
+async def aiosqlite_threads_finished(timeout: float = 5.0) -> None:
+    """aiosqlite stops the worker of a connection that failed to open asynchronously; wait for
+    it while this test's loop still runs (else it reports to a closed loop in a later test)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while any(t.name.endswith("(_connection_worker_thread)") for t in threading.enumerate()):
+        assert asyncio.get_running_loop().time() < deadline, "aiosqlite worker still running"
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["writer", "reader"])
+async def test_an_unreachable_database_is_backend_unavailable(
+    backend: str, tmp_path: object, read_only: bool
+) -> None:
+    for url in unreachable_urls(backend, str(tmp_path)):
+        engine = create_engine(url)
+        factory = SqlUnitOfWorkFactory(engine, lambda _events: None)
+        try:
+            with pytest.raises(BackendUnavailable):
+                async with factory(read_only=read_only) as w:
+                    await w.users.count()
+        finally:
+            factory.dispose()
+            await engine.dispose()
+    await aiosqlite_threads_finished()
