@@ -1,0 +1,33 @@
+"""The Python SDK of The Cloud: `Client` (sync) and `AsyncClient` over the REST API."""
+
+from __future__ import annotations
+
+from thecloud.sdk._core import JSON, Page
+from thecloud.sdk.client import AsyncClient, Client
+from thecloud.sdk.errors import (
+    APIConnectionError,
+    CloudAPIError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    UnauthorizedError,
+    ValidationError,
+)
+
+__all__ = [
+    "JSON",
+    "APIConnectionError",
+    "AsyncClient",
+    "Client",
+    "CloudAPIError",
+    "ConflictError",
+    "ForbiddenError",
+    "NotFoundError",
+    "Page",
+    "RateLimitedError",
+    "ServerError",
+    "UnauthorizedError",
+    "ValidationError",
+]
