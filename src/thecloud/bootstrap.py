@@ -124,7 +124,7 @@ def bootstrap(
         ),
         secrets=SecretService(kernel, a.cipher),
         activity=ActivityService(kernel, bus),
-        idempotency=IdempotencyService(kernel, settings.idempotency_ttl_hours),
+        idempotency=IdempotencyService(kernel, settings.idempotency_ttl_hours, a.cipher),
         kernel=kernel,
         engine=a.engine,
     )

@@ -44,7 +44,9 @@ class Server:
         """A fresh user; returns email, password, api_key, token, user_id, tenant_id."""
         email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
         password = "correct-horse-9"
-        r = httpx.post(f"{self.url}/auth/register", json={"email": email, "password": password, "name": name})
+        r = httpx.post(
+            f"{self.url}/auth/register", json={"email": email, "password": password, "name": name}
+        )
         assert r.status_code == 201, r.text
         data = r.json()["data"]
         return {
@@ -67,7 +69,9 @@ class Server:
 def start_server(tmp: Path, **env: str) -> Server:
     port = free_port()
     data_dir = tmp / "data"
-    db_url = os.environ.get("THECLOUD_E2E_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'e2e.db'}"
+    db_url = (
+        os.environ.get("THECLOUD_E2E_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'e2e.db'}"
+    )
     log = tmp / f"server-{port}.log"
     full_env = {
         **os.environ,

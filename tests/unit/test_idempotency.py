@@ -75,3 +75,12 @@ async def test_keys_are_scoped_to_the_principal(h: Harness) -> None:
 async def test_key_length_is_validated(h: Harness, key: str) -> None:
     with pytest.raises(InvalidInput, match="Idempotency-Key"):
         await h.cloud.idempotency.begin("p1", key, "POST", "/secrets", BODY)
+
+
+async def test_stored_responses_are_sealed(h: Harness) -> None:
+    """A replayable response may hold a credential shown once; the store keeps ciphertext."""
+    await first_run(h)
+    async with h.cloud.uow(read_only=True) as uow:
+        stored = await uow.idempotency.get("p1:k1")
+    assert stored is not None and b"s1" not in stored.response
+    assert await h.cloud.idempotency.begin("p2", "k1", "POST", "/secrets", BODY) is None

@@ -7,15 +7,24 @@ from datetime import timedelta
 
 from thecloud.domain.errors import Conflict, InvalidInput
 from thecloud.domain.idempotency import IdempotencyRecord
+from thecloud.ports.crypto import SecretCipher
 from thecloud.services.base import Kernel, Service
 
 STALE_AFTER = timedelta(minutes=2)
 
 
+def _scope(principal_id: str) -> str:
+    return f"idempotency/{principal_id}"
+
+
 class IdempotencyService(Service):
-    def __init__(self, kernel: Kernel, ttl_hours: int) -> None:
+    """Stored responses are sealed (AES-256-GCM, a key per principal): a create's response may
+    carry a credential shown once, such as a new API key, and must not sit in the store in clear."""
+
+    def __init__(self, kernel: Kernel, ttl_hours: int, cipher: SecretCipher) -> None:
         super().__init__(kernel)
         self._ttl = timedelta(hours=ttl_hours)
+        self._cipher = cipher
 
     async def begin(
         self, principal_id: str, key: str, method: str, path: str, body_hash: str
@@ -49,15 +58,17 @@ class IdempotencyService(Service):
             raise Conflict(
                 "a request with this Idempotency-Key is still in progress; retry shortly"
             )
-        return old
+        nonce, sealed = old.response[:12], old.response[12:]
+        plain = self._cipher.open(_scope(old.principal_id), nonce, sealed, old.key.encode())
+        return replace(old, response=plain)
 
     async def complete(self, principal_id: str, key: str, status: int, body: bytes) -> None:
         async with self._uow() as uow:
             old = await uow.idempotency.get(f"{principal_id}:{key}")
             if old is not None:
-                await uow.idempotency.update(
-                    replace(old, status_code=status, response=body, completed=True)
-                )
+                nonce, sealed = self._cipher.seal(_scope(principal_id), body, old.key.encode())
+                done = replace(old, status_code=status, response=nonce + sealed, completed=True)
+                await uow.idempotency.update(done)
                 await uow.commit()
 
     async def abandon(self, principal_id: str, key: str) -> None:

@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from thecloud.domain.errors import InvalidInput
 
 IMMEDIATE = "thecloud_immediate"
 
@@ -19,12 +21,27 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; on SQLite, WAL mode and `BEGIN IMMEDIATE` for write transactions."""
     if not is_sqlite(url):
-        return create_async_engine(
-            url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
-        )
+        pg = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        _translate_text_errors(pg)
+        return pg
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
     _tune_sqlite(engine)
     return engine
+
+
+# character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL
+_BAD_TEXT = frozenset({"22021", "22P05"})
+
+
+def _translate_text_errors(engine: AsyncEngine) -> None:
+    """Text PostgreSQL cannot store (a NUL character) is the caller's error, not a crash."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if getattr(context.original_exception, "sqlstate", None) in _BAD_TEXT:
+            raise InvalidInput(
+                "text must not contain NUL characters (\\u0000)"
+            ) from context.original_exception
 
 
 def create_inline_reader(url: str | URL) -> Engine:

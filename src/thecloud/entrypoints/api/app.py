@@ -50,6 +50,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url="/docs",
+        responses=errors.RESPONSES,
     )
     app.state.container = container
     errors.install(app)

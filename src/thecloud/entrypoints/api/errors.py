@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from thecloud.domain import errors as e
@@ -39,6 +41,33 @@ _HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED",
+}
+
+
+class ErrorBody(BaseModel):
+    type: str
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorMeta(BaseModel):
+    request_id: str
+    timestamp: datetime
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error response: `{"error": {"type", "code", "message"}, "meta": {...}}`."""
+
+    error: ErrorBody
+    meta: ErrorMeta
+
+
+# Declared on every operation. A declared 4XX also keeps FastAPI from documenting its own 422
+# validation body, which this API never sends (invalid input is a 400 in the envelope).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorEnvelope, "description": "Client error (400, 401, 403, 404, 409, ...)"},
+    "5XX": {"model": ErrorEnvelope, "description": "Server error; quote meta.request_id"},
 }
 
 

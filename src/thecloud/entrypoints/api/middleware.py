@@ -51,10 +51,9 @@ async def send_error(
         },
         option=orjson.OPT_UTC_Z,
     )
-    headers = [
+    headers = [  # X-Request-ID is added by RequestIdMiddleware, which wraps every other one
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", rid.encode()),
     ]
     await send(
         {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
@@ -96,28 +95,44 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        rid = scope.get("state", {}).get("request_id", "")
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max:
-            return await send_error(
-                send, 413, "PAYLOAD_TOO_LARGE", f"request body over {self.max} bytes", rid
-            )
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max:
-                raise _TooLarge
-            return message
-
+            return await self._refuse(scope, send)
+        guard = _BodyGuard(receive, send, self.max)
         try:
-            await self.app(scope, counted, send)
+            await self.app(scope, guard.receive, guard.send)
         except _TooLarge:
-            await send_error(
-                send, 413, "PAYLOAD_TOO_LARGE", f"request body over {self.max} bytes", rid
-            )
+            pass
+        if guard.over and not guard.started:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        rid = scope.get("state", {}).get("request_id", "")
+        message = f"request body over {self.max} bytes"
+        await send_error(send, 413, "PAYLOAD_TOO_LARGE", message, rid)
+
+
+class _BodyGuard:
+    """Counts the body as the app reads it. Past the limit the read fails and the app's own
+    answer (frameworks turn a failed read into a 400) is dropped, so the middleware sends 413."""
+
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        self._receive, self._send, self._limit = receive, send, limit
+        self.seen, self.over, self.started = 0, False, False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        self.seen += len(message.get("body", b""))
+        if self.seen > self._limit:
+            self.over = True
+            raise _TooLarge
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.over and not self.started:
+            return
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
 
 
 class _TooLarge(Exception):

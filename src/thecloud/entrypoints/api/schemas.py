@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def _no_nul(value: object, where: str) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{where} must not contain NUL characters (\\u0000)")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item, where)
 
 
 class Body(BaseModel):
+    """Strict bodies; text with NUL characters is refused the same way on every backend."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="after")
+    def _text_without_nul(self) -> Body:
+        for name in type(self).model_fields:
+            _no_nul(getattr(self, name), name)
+        return self
 
 
 class RegisterRequest(Body):

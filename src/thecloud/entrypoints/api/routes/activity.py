@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
@@ -18,7 +20,11 @@ from thecloud.entrypoints.api.envelope import JSONResponse, listed, page_params
 from thecloud.entrypoints.api.routes import shapes
 
 router = APIRouter(tags=["activity"])
-_Q = Query(None, max_length=255)
+
+
+def _q() -> Any:
+    """A fresh optional filter parameter (one Query object shared by several collapses them)."""
+    return Query(None, max_length=255)
 
 
 def _query(
@@ -34,10 +40,10 @@ async def list_audit(
     p: CurrentPrincipal,
     c: Services,
     page: PageRequest = Depends(page_params),
-    action: str | None = _Q,
-    resource_type: str | None = _Q,
-    resource_id: str | None = _Q,
-    actor_id: str | None = _Q,
+    action: str | None = _q(),
+    resource_type: str | None = _q(),
+    resource_id: str | None = _q(),
+    actor_id: str | None = _q(),
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> JSONResponse:
@@ -60,9 +66,9 @@ async def list_events(
     p: CurrentPrincipal,
     c: Services,
     page: PageRequest = Depends(page_params),
-    type: str | None = _Q,
-    resource_type: str | None = _Q,
-    resource_id: str | None = _Q,  # noqa: A002
+    type: str | None = _q(),
+    resource_type: str | None = _q(),
+    resource_id: str | None = _q(),  # noqa: A002
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> JSONResponse:
@@ -77,10 +83,11 @@ async def stream_events(
 ) -> StreamingResponse:
     """Server-sent events: each tenant event as `data: <json>` with `id: <seq>`."""
     c.activity.allow(p, "event:read", "event")
+    start = after if after is not None else await c.activity.last_seq(p)  # before ': connected'
 
     async def frames() -> AsyncIterator[bytes]:
         yield b": connected\n\n"
-        async for event in c.activity.stream(p, after):
+        async for event in c.activity.stream(p, start):
             yield b"id: %d\nevent: %s\ndata: %s\n\n" % (
                 event.seq,
                 event.type.encode(),
@@ -104,15 +111,34 @@ async def ws_events(ws: WebSocket) -> None:
         p = await _ws_principal(ws, c)
         c.activity.allow(p, "event:read", "event")
     except CloudError as exc:
+        # Accept first: a close before the handshake reaches the client as a bare HTTP 403.
+        await ws.accept()
         await ws.close(code=4401 if exc.code == "UNAUTHORIZED" else 4403, reason=exc.message[:120])
         return
-    await ws.accept()
     after = ws.query_params.get("after")
-    try:
-        async for event in c.activity.stream(p, int(after) if after and after.isdigit() else None):
-            await ws.send_text(_json(event).decode())
-    except WebSocketDisconnect:
-        return
+    start = int(after) if after and after.isdigit() else await c.activity.last_seq(p)
+    await ws.accept()  # after `start`: whatever happens once the client is connected is sent
+    tasks = {asyncio.create_task(_pump(ws, c, p, start)), asyncio.create_task(_until_closed(ws))}
+    try:  # the stream may stay quiet for long: watch for the client leaving meanwhile
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        error = task.exception()
+        if error is not None and not isinstance(error, WebSocketDisconnect):
+            raise error  # logged by the server; the client sees close code 1011
+
+
+async def _pump(ws: WebSocket, c: Container, p: Principal, start: int) -> None:
+    async for event in c.activity.stream(p, start):
+        await ws.send_text(_json(event).decode())
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 async def _ws_principal(ws: WebSocket, c: Container) -> Principal:

@@ -94,7 +94,19 @@ async def rotate_key(request: Request, key_id: str, p: CurrentPrincipal, c: Serv
     return ok(request, shapes.api_key(key, raw))
 
 
-@router.post("/oauth2/token")
+_TOKEN_SCHEMA = {"schema": s.TokenRequest.model_json_schema()}
+_TOKEN_BODY = {  # read by hand (form or JSON), so documented here
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": _TOKEN_SCHEMA,
+            "application/json": _TOKEN_SCHEMA,
+        },
+    }
+}
+
+
+@router.post("/oauth2/token", openapi_extra=_TOKEN_BODY)
 async def token(request: Request, c: Services) -> Response:
     """OAuth2 client_credentials for service accounts (form or JSON body)."""
     body = await _token_body(request)

@@ -21,7 +21,7 @@ async def live(request: Request) -> Response:
     return ok(request, {"status": "ok"})
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", responses={503: {"description": "Not ready: which check failed"}})
 @router.get("/health", include_in_schema=False)
 async def ready(request: Request, c: Services) -> Response:
     """The process can serve: the metadata database answers."""

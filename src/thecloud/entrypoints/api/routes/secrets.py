@@ -46,14 +46,14 @@ async def list_secrets(
     return listed(request, await c.secrets.list(p, list_query(page, name=name)), shapes.secret)
 
 
-@router.get("/{secret}")
+@router.get("/{secret:path}")
 async def get_secret(request: Request, secret: str, p: CurrentPrincipal, c: Services) -> Response:
     """A secret by id or name, with its value; records the access time."""
     found, value = await c.secrets.reveal(p, secret)
     return ok(request, shapes.secret(found, value))
 
 
-@router.put("/{secret}")
+@router.put("/{secret:path}")
 async def update_secret(
     request: Request, secret: str, body: s.UpdateSecretRequest, p: CurrentPrincipal, c: Services
 ) -> Response:
@@ -62,7 +62,7 @@ async def update_secret(
     return ok(request, shapes.secret(updated))
 
 
-@router.delete("/{secret}", status_code=204)
+@router.delete("/{secret:path}", status_code=204)
 async def delete_secret(secret: str, p: CurrentPrincipal, c: Services) -> Response:
     """Delete a secret by id or name."""
     await c.secrets.delete(p, secret)
