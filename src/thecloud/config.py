@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     master_key: str | None = None
     log_level: str = "info"
+    workers: int = Field(default=1, ge=1, le=64)
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     jwt_ttl_seconds: int = 3600

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 
 from thecloud.bootstrap import bootstrap
 from thecloud.config import Settings
@@ -14,11 +16,30 @@ from thecloud.domain.errors import ConfigurationError
 from thecloud.entrypoints.api.app import create_app
 
 
-def serve(settings: Settings) -> None:
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory); `serve` prepared the store."""
+    return create_app(bootstrap(Settings()), migrate=False)
+
+
+async def prepare(settings: Settings) -> None:
+    """Migrate the schema and sync the built-in roles, once, before any worker starts."""
+    from thecloud.adapters.sql.migrate import upgrade
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(bootstrap(settings))
+    await upgrade(settings.effective_database_url)
+    container = bootstrap(settings)
+    try:
+        await container.start()
+    finally:
+        await container.close()
+
+
+def serve(settings: Settings) -> None:
+    asyncio.run(prepare(settings))
     uvicorn.run(
-        app,
+        "thecloud.entrypoints.server:worker_app",
+        factory=True,
+        workers=settings.workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -43,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
     try:
         (serve if args.command == "serve" else migrate)(settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from thecloud.domain.common import ListQuery, Page, new_id
 from thecloud.domain.errors import Conflict, not_found
@@ -14,6 +14,7 @@ from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
 
 ACCESS_RESOLUTION = timedelta(seconds=1)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _aad(secret_id: str, tenant_id: str) -> bytes:
@@ -24,6 +25,7 @@ class SecretService(Service):
     def __init__(self, kernel: Kernel, cipher: SecretCipher) -> None:
         super().__init__(kernel)
         self._cipher = cipher
+        self._touched: dict[str, datetime] = {}
 
     async def create(self, p: Principal, name: str, value: str, description: str = "") -> Secret:
         validate_secret_name(name)
@@ -60,9 +62,15 @@ class SecretService(Service):
         return secret, plain.decode()
 
     async def _touch(self, secret: Secret) -> Secret:
-        now, last = self._clock.now(), secret.last_accessed_at
-        if last is not None and now - last < ACCESS_RESOLUTION:
-            return secret
+        """Record the access unless it was recorded less than ACCESS_RESOLUTION ago; the
+        in-process note keeps concurrent readers of one secret from all writing at once."""
+        now = self._clock.now()
+        last = max(secret.last_accessed_at or _NEVER, self._touched.get(secret.id, _NEVER))
+        if now - last < ACCESS_RESOLUTION:
+            return replace(secret, last_accessed_at=last)
+        if len(self._touched) > 10_000:
+            self._touched.clear()
+        self._touched[secret.id] = now
         async with self._uow() as uow:
             await uow.secrets.touch(secret.id, now)
             await uow.commit()

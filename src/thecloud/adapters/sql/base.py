@@ -109,7 +109,8 @@ class SqlRepository(Generic[T]):
         params.update(p_since=query.since, p_until=query.until)
         total = int((await self._conn.execute(total_stmt, params)).scalar_one())
         params.update(p_limit=query.page.limit, p_offset=query.page.offset)
-        items = [self._load(r) for r in await self._conn.execute(page_stmt, params)]
+        rows = (await self._conn.execute(page_stmt, params)).all()
+        items = [self._load(r) for r in rows]
         return Page(items=items, total=total, limit=query.page.limit, offset=query.page.offset)
 
     async def page(self, where: ColumnElement[bool], query: ListQuery) -> Page[T]:

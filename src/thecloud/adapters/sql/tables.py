@@ -107,7 +107,7 @@ api_keys = Table(
     Column("last_used_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("expires_at", UtcDateTime(), nullable=True),
-    Index("ix_api_keys_user", "user_id"),
+    Index("ix_api_keys_user", "user_id", "created_at", "id"),
 )
 
 service_accounts = Table(
@@ -122,6 +122,7 @@ service_accounts = Table(
     Column("enabled", Boolean, nullable=False),
     _created(),
     UniqueConstraint("tenant_id", "name", name="uq_service_accounts_tenant_name"),
+    Index("ix_service_accounts_tenant_created", "tenant_id", "created_at", "id"),
 )
 
 service_account_secrets = Table(
@@ -153,6 +154,7 @@ policies = Table(
     _created(),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "name", name="uq_policies_tenant_name"),
+    Index("ix_policies_tenant_created", "tenant_id", "created_at", "id"),
 )
 
 policy_attachments = Table(
@@ -183,6 +185,7 @@ secrets = Table(
     Column("last_accessed_at", UtcDateTime(), nullable=True),
     Column("version", Integer, nullable=False),
     UniqueConstraint("tenant_id", "name", name="uq_secrets_tenant_name"),
+    Index("ix_secrets_tenant_created", "tenant_id", "created_at", "id"),
 )
 
 audit_log = Table(

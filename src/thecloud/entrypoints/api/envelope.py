@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -68,12 +69,15 @@ def no_content() -> Response:
 def public(item: Any, hide: Sequence[str] = ()) -> dict[str, Any]:
     """A dataclass as a JSON object, without the named (sensitive) fields."""
     kind: type = type(item)
-    return {name: getattr(item, name) for name in _shown(kind, tuple(hide))}
+    names, values = _shown(kind, tuple(hide))
+    return dict(zip(names, values(item), strict=True))
 
 
 @functools.cache
-def _shown(kind: type, hide: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in hide)
+def _shown(kind: type, hide: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Any], Any]]:
+    names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in hide)
+    getter = operator.attrgetter(*names)
+    return names, (getter if len(names) > 1 else lambda item: (getter(item),))
 
 
 async def page_params(
