@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError
@@ -45,13 +46,16 @@ class SqlUnitOfWork:
         except BaseException:
             self._release()
             raise
-        self._bind(self._conn)
         return self
 
     async def _open(self) -> AsyncConnection | InlineConnection:
         try:
             if self._inline is not None:
                 return InlineConnection(self._inline)
+            if self._read_only:
+                # PostgreSQL readers run in autocommit: READ COMMITTED gives each statement
+                # its own snapshot anyway, and BEGIN/ROLLBACK would be two more round trips.
+                return await self._engine.connect()
             conn = await self._engine.connect()
         except (OSError, DBAPIError) as exc:
             raise BackendUnavailable("the metadata database is unreachable") from exc
@@ -64,23 +68,75 @@ class SqlUnitOfWork:
         if self._lock is not None and self._lock.locked():
             self._lock.release()
 
-    def _bind(self, conn: AsyncConnection | InlineConnection) -> None:
-        self.users: p.UserRepository = r.SqlUsers(conn)
-        self.tenants: p.TenantRepository = r.SqlTenants(conn)
-        self.roles: p.RoleRepository = r.SqlRoles(conn)
-        self.bindings: p.BindingRepository = r.SqlBindings(conn)
-        self.api_keys: p.ApiKeyRepository = r.SqlApiKeys(conn)
-        self.service_accounts: p.ServiceAccountRepository = r.SqlServiceAccounts(conn)
-        self.sa_secrets: p.ServiceAccountSecretRepository = r.SqlServiceAccountSecrets(conn)
-        self.policies: p.PolicyRepository = r.SqlPolicies(conn)
-        self.attachments: p.AttachmentRepository = r.SqlAttachments(conn)
-        self.secrets: p.SecretRepository = r.SqlSecrets(conn)
-        self.audit: p.AuditRepository = r.SqlAudit(conn)
-        self.events: p.EventRepository = r.SqlEvents(conn)
-        self.quotas: p.QuotaRepository = r.SqlQuotas(conn)
-        self.idempotency: p.IdempotencyRepository = r.SqlIdempotency(conn)
-        self.login_failures: p.LoginFailureRepository = r.SqlLoginFailures(conn)
-        self.auth_state: p.AuthStateRepository = r.SqlAuthState(conn)
+    @property
+    def _c(self) -> AsyncConnection | InlineConnection:
+        assert self._conn is not None  # noqa: S101
+        return self._conn
+
+    # Repositories are made on first use: most units of work touch one or two of them.
+    @cached_property
+    def users(self) -> p.UserRepository:
+        return r.SqlUsers(self._c)
+
+    @cached_property
+    def tenants(self) -> p.TenantRepository:
+        return r.SqlTenants(self._c)
+
+    @cached_property
+    def roles(self) -> p.RoleRepository:
+        return r.SqlRoles(self._c)
+
+    @cached_property
+    def bindings(self) -> p.BindingRepository:
+        return r.SqlBindings(self._c)
+
+    @cached_property
+    def api_keys(self) -> p.ApiKeyRepository:
+        return r.SqlApiKeys(self._c)
+
+    @cached_property
+    def service_accounts(self) -> p.ServiceAccountRepository:
+        return r.SqlServiceAccounts(self._c)
+
+    @cached_property
+    def sa_secrets(self) -> p.ServiceAccountSecretRepository:
+        return r.SqlServiceAccountSecrets(self._c)
+
+    @cached_property
+    def policies(self) -> p.PolicyRepository:
+        return r.SqlPolicies(self._c)
+
+    @cached_property
+    def attachments(self) -> p.AttachmentRepository:
+        return r.SqlAttachments(self._c)
+
+    @cached_property
+    def secrets(self) -> p.SecretRepository:
+        return r.SqlSecrets(self._c)
+
+    @cached_property
+    def audit(self) -> p.AuditRepository:
+        return r.SqlAudit(self._c)
+
+    @cached_property
+    def events(self) -> p.EventRepository:
+        return r.SqlEvents(self._c)
+
+    @cached_property
+    def quotas(self) -> p.QuotaRepository:
+        return r.SqlQuotas(self._c)
+
+    @cached_property
+    def idempotency(self) -> p.IdempotencyRepository:
+        return r.SqlIdempotency(self._c)
+
+    @cached_property
+    def login_failures(self) -> p.LoginFailureRepository:
+        return r.SqlLoginFailures(self._c)
+
+    @cached_property
+    def auth_state(self) -> p.AuthStateRepository:
+        return r.SqlAuthState(self._c)
 
     async def __aexit__(
         self,
@@ -127,10 +183,11 @@ class SqlUnitOfWorkFactory:
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
-            self._engine,
+            self._autocommit if read_only else self._engine,
             self._publish,
             read_only=read_only,
             writer_lock=self._lock,

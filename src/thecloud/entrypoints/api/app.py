@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from thecloud.bootstrap import Container
 from thecloud.config import Settings
@@ -18,7 +21,9 @@ from thecloud.entrypoints.api.middleware import (
 )
 from thecloud.entrypoints.api.routes import activity, auth, health, iam, rbac, secrets, tenants
 
-ROUTERS = (health, auth, tenants, rbac, iam, secrets, activity)
+# Routes are matched in order, at about a microsecond each: data-plane routers (called on
+# every request of a workload) come before identity and administration.
+ROUTERS = (health, secrets, auth, tenants, rbac, iam, activity)
 
 DESCRIPTION = """The Cloud's control-plane API.
 
@@ -40,6 +45,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
 
             await upgrade(settings.effective_database_url)
             await container.start()
+        _freeze_startup_objects()
         try:
             yield
         finally:
@@ -54,11 +60,39 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
         responses=errors.RESPONSES,
     )
     app.state.container = container
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     errors.install(app)
     for module in ROUTERS:
         _add_routes(app, module.router)
     _middleware(app, settings)
     return app
+
+
+SECURITY_SCHEMES = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "Bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document plus how to authenticate: every operation needs an API key or a
+    bearer token unless it declares `security: []` (health, register, login, token)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        schema["security"] = [{"ApiKey": []}, {"Bearer": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything allocated at start-up (modules, the app, the schema) out of the
+    collector's reach: full collections then scan only request garbage, which keeps the
+    pauses they cause (and so the latency tail) short."""
+    gc.collect()
+    gc.freeze()
 
 
 def _add_routes(app: FastAPI, router: APIRouter) -> None:

@@ -65,6 +65,8 @@ class ErrorEnvelope(BaseModel):
 
 # Declared on every operation. A declared 4XX also keeps FastAPI from documenting its own 422
 # validation body, which this API never sends (invalid input is a 400 in the envelope).
+PUBLIC: dict[str, Any] = {"security": []}  # an operation that needs no credentials
+
 RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorEnvelope, "description": "Client error (400, 401, 403, 404, 409, ...)"},
     "5XX": {"model": ErrorEnvelope, "description": "Server error; quote meta.request_id"},

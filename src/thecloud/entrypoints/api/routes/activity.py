@@ -15,11 +15,18 @@ from thecloud.bootstrap import Container
 from thecloud.domain.common import ListQuery, PageRequest
 from thecloud.domain.errors import CloudError
 from thecloud.domain.identity import Principal
-from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, request_context, tenant_header
+from thecloud.entrypoints.api.deps import (
+    CurrentPrincipal,
+    Services,
+    credentials,
+    request_context,
+    tenant_header,
+)
 from thecloud.entrypoints.api.envelope import JSONResponse, listed, page_params
+from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 
-router = APIRouter(tags=["activity"])
+router = APIRouter(tags=["activity"], responses=RESPONSES)
 
 
 def _q() -> Any:
@@ -142,8 +149,8 @@ async def _until_closed(ws: WebSocket) -> None:
 
 
 async def _ws_principal(ws: WebSocket, c: Container) -> Principal:
-    key = ws.headers.get("x-api-key") or ws.query_params.get("api_key")
-    auth = ws.headers.get("authorization", "")
-    token = auth[7:] if auth.lower().startswith("bearer ") else ws.query_params.get("token")
+    key, token = credentials(ws)
+    key = key or ws.query_params.get("api_key")
+    token = token or ws.query_params.get("token")
     tenant = tenant_header(ws) or ws.query_params.get("tenant_id")
     return await c.auth.authenticate(key, token, tenant, request_context(ws))

@@ -17,12 +17,13 @@ from thecloud.entrypoints.api.envelope import (
     ok,
     page_params,
 )
+from thecloud.entrypoints.api.errors import PUBLIC, RESPONSES, describe_validation
 from thecloud.entrypoints.api.routes import shapes
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=RESPONSES)
 
 
-@router.post("/auth/register", status_code=201)
+@router.post("/auth/register", status_code=201, openapi_extra=PUBLIC)
 async def register(request: Request, body: s.RegisterRequest, c: Services) -> Response:
     """Create a user with a personal tenant; returns an API key (shown once) and a JWT."""
     reg = await c.auth.register(body.email, body.password, body.name, request_context(request))
@@ -35,7 +36,7 @@ async def register(request: Request, body: s.RegisterRequest, c: Services) -> Re
     return ok(request, data, 201)
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", openapi_extra=PUBLIC)
 async def login(request: Request, body: s.LoginRequest, c: Services) -> Response:
     """Exchange email and password for a JWT; repeated failures lock the account for a while."""
     done = await c.auth.login(body.email, body.password, request_context(request))
@@ -106,7 +107,7 @@ _TOKEN_BODY = {  # read by hand (form or JSON), so documented here
 }
 
 
-@router.post("/oauth2/token", openapi_extra=_TOKEN_BODY)
+@router.post("/oauth2/token", openapi_extra={**_TOKEN_BODY, **PUBLIC})
 async def token(request: Request, c: Services) -> Response:
     """OAuth2 client_credentials for service accounts (form or JSON body)."""
     body = await _token_body(request)
@@ -119,8 +120,6 @@ async def token(request: Request, c: Services) -> Response:
 
 async def _token_body(request: Request) -> s.TokenRequest:
     from pydantic import ValidationError
-
-    from thecloud.entrypoints.api.errors import describe_validation
 
     try:
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):

@@ -8,20 +8,25 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from thecloud.entrypoints.api.deps import Services
 from thecloud.entrypoints.api.envelope import JSONResponse, ok
+from thecloud.entrypoints.api.errors import PUBLIC, RESPONSES
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=RESPONSES)
 
 RESOURCES = Gauge("thecloud_resources", "Resources stored, by kind", ["kind"])
 _COUNTED = ("users", "tenants", "api_keys", "service_accounts", "policies", "secrets")
 
 
-@router.get("/health/live")
+@router.get("/health/live", openapi_extra=PUBLIC)
 async def live(request: Request) -> Response:
     """The process is up."""
     return ok(request, {"status": "ok"})
 
 
-@router.get("/health/ready", responses={503: {"description": "Not ready: which check failed"}})
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "Not ready: which check failed"}},
+    openapi_extra=PUBLIC,
+)
 @router.get("/health", include_in_schema=False)
 async def ready(request: Request, c: Services) -> Response:
     """The process can serve: the metadata database answers."""

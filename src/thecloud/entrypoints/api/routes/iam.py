@@ -18,9 +18,10 @@ from thecloud.entrypoints.api.envelope import (
     ok,
     page_params,
 )
+from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 
-router = APIRouter(prefix="/iam", tags=["iam"])
+router = APIRouter(prefix="/iam", tags=["iam"], responses=RESPONSES)
 USER, SA = PrincipalType.USER, PrincipalType.SERVICE_ACCOUNT
 
 

@@ -17,9 +17,10 @@ from thecloud.entrypoints.api.envelope import (
     ok,
     page_params,
 )
+from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 
-router = APIRouter(prefix="/rbac", tags=["rbac"])
+router = APIRouter(prefix="/rbac", tags=["rbac"], responses=RESPONSES)
 
 
 @router.get("/permissions")

@@ -16,9 +16,10 @@ from thecloud.entrypoints.api.envelope import (
     ok,
     page_params,
 )
+from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 
-router = APIRouter(prefix="/secrets", tags=["secrets"])
+router = APIRouter(prefix="/secrets", tags=["secrets"], responses=RESPONSES)
 
 
 @router.post("", status_code=201)

@@ -9,9 +9,10 @@ from thecloud.domain.common import PageRequest
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent, in_tenant
 from thecloud.entrypoints.api.envelope import JSONResponse, list_query, listed, ok, page_params
+from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 
-router = APIRouter(tags=["tenants"])
+router = APIRouter(tags=["tenants"], responses=RESPONSES)
 
 
 @router.post("/tenants", status_code=201)
