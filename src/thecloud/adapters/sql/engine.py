@@ -21,7 +21,7 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; on SQLite, WAL mode and `BEGIN IMMEDIATE` for write transactions."""
     if not is_sqlite(url):
-        pg = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
+        pg = create_async_engine(url, echo=echo, pool_size=32, max_overflow=32, pool_recycle=1800)
         _translate_text_errors(pg)
         return pg
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})

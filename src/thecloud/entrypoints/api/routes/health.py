@@ -7,8 +7,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from thecloud.entrypoints.api.deps import Services
-from thecloud.entrypoints.api.envelope import JSONResponse, ok
-from thecloud.entrypoints.api.errors import PUBLIC, RESPONSES
+from thecloud.entrypoints.api.envelope import ok
+from thecloud.entrypoints.api.errors import PUBLIC, RESPONSES, error_response
 
 router = APIRouter(tags=["health"], responses=RESPONSES)
 
@@ -36,12 +36,11 @@ async def ready(request: Request, c: Services) -> Response:
             await uow.auth_state.generation()
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
         checks["database"] = f"error: {type(exc).__name__}"
-    status = 200 if all(v == "ok" for v in checks.values()) else 503
-    body = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
-    return (
-        ok(request, body, status)
-        if status == 200
-        else JSONResponse({"data": body}, status_code=503)
+    if all(v == "ok" for v in checks.values()):
+        return ok(request, {"status": "ok", "checks": checks})
+    failed = ", ".join(k for k, v in checks.items() if v != "ok")
+    return error_response(
+        request, 503, "BACKEND_UNAVAILABLE", f"not ready: {failed}", checks=checks
     )
 
 
