@@ -28,11 +28,12 @@ def condition_context(principal: Principal, now: datetime) -> dict[str, object]:
 
 
 def decide(principal: Principal, action: str, resource: ResourceRef, now: datetime) -> bool:
-    names = resource.names(principal.tenant_id)
-    verdict = evaluate(principal.policies, action, names, condition_context(principal, now))
-    if verdict is Decision.DENY:
-        return False
-    if verdict is Decision.ALLOW:
+    if principal.policies:
+        names = resource.names(principal.tenant_id)
+        verdict = evaluate(principal.policies, action, names, condition_context(principal, now))
+        if verdict is not Decision.NOT_APPLICABLE:
+            return verdict is Decision.ALLOW
+    if action in principal.permissions:  # the common case: an exact grant, one set lookup
         return True
     return action_allowed_by_permissions(principal.permissions, action)
 

@@ -3,7 +3,9 @@
 A WAL-mode SQLite read never waits for a writer and takes microseconds, which is less than
 handing the query to aiosqlite's worker thread and back (two thread switches and a GIL
 handoff per call). Writers keep using aiosqlite, where waiting for a lock is harmless.
-Connections are kept on a free list, so opening a read transaction costs one `BEGIN`.
+Connections are kept on a free list and run in autocommit: each statement reads its own
+snapshot, the same semantics as PostgreSQL's READ COMMITTED readers (see uow.py), and no
+BEGIN/ROLLBACK round trips.
 """
 
 from __future__ import annotations
@@ -38,12 +40,11 @@ class InlinePool:
 
 
 class InlineConnection:
-    """The subset of AsyncConnection the repositories use, in one read transaction."""
+    """The subset of AsyncConnection the repositories use, for readers."""
 
     def __init__(self, pool: InlinePool) -> None:
         self._pool = pool
         self._conn: Connection | None = pool.acquire()
-        self._conn.exec_driver_sql("BEGIN")
 
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         assert self._conn is not None  # noqa: S101
@@ -56,9 +57,8 @@ class InlineConnection:
         await self.rollback()
 
     async def rollback(self) -> None:
-        """End the read transaction (a reader has nothing to commit)."""
+        """Give the connection back (a reader has nothing to commit or undo)."""
         if self._conn is not None:
-            self._conn.exec_driver_sql("ROLLBACK")
             self._pool.release(self._conn)
             self._conn = None
 
