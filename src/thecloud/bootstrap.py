@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thecloud.config import Settings
+from thecloud.ports.access import AccessWatch
 from thecloud.ports.clock import Clock
 from thecloud.ports.crypto import KeyHasher, PasswordHasher, SecretCipher, TokenCodec
 from thecloud.ports.uow import UnitOfWorkFactory
@@ -42,6 +43,7 @@ class Container:
     idempotency: IdempotencyService
     kernel: Kernel | None = None
     engine: Any = None
+    watch: AccessWatch | None = None
 
     async def start(self) -> None:
         """Bring stored reference data (built-in roles) in line with the code."""
@@ -50,7 +52,14 @@ class Container:
         assert self.kernel is not None  # noqa: S101
         await sync_builtin_roles(self.kernel)
 
+    async def open(self) -> None:
+        """Start what each server process keeps running (the access watch, if any)."""
+        if self.watch is not None:
+            await self.watch.open()
+
     async def close(self) -> None:
+        if self.watch is not None:
+            await self.watch.close()
         if self.engine is not None:
             await self.engine.dispose()
         dispose = getattr(self.uow, "dispose", None)
@@ -67,6 +76,7 @@ class Adapters:
     cipher: SecretCipher
     tokens: TokenCodec
     engine: Any = None
+    watch: AccessWatch | None = None
 
 
 def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
@@ -77,22 +87,26 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         HmacKeyHasher,
         JwtCodec,
     )
-    from thecloud.adapters.sql.engine import create_engine
+    from thecloud.adapters.sql.engine import create_engine, is_sqlite
+    from thecloud.adapters.sql.notify import PgAccessWatch
     from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
     from thecloud.adapters.system import SystemClock
 
+    url = settings.effective_database_url
+    watch = None if is_sqlite(url) else PgAccessWatch(url)
     master = load_or_create_master_key(
         settings.master_key, settings.master_key_path, production=settings.production
     )
     engine = create_engine(settings.effective_database_url)
     return Adapters(
-        uow=SqlUnitOfWorkFactory(engine, bus.publish),
+        uow=SqlUnitOfWorkFactory(engine, bus.publish, watch.note if watch else None),
         clock=SystemClock(),
         passwords=BcryptHasher(settings.bcrypt_rounds),
         hasher=HmacKeyHasher(master),
         cipher=AesGcmCipher(master),
         tokens=JwtCodec(master),
         engine=engine,
+        watch=watch,
     )
 
 
@@ -107,7 +121,7 @@ def bootstrap(
     auth_settings = AuthSettings(
         settings.jwt_ttl_seconds, settings.login_max_failures, settings.login_lockout_seconds
     )
-    auth = AuthService(kernel, a.passwords, a.hasher, a.tokens, setup, auth_settings)
+    auth = AuthService(kernel, a.passwords, a.hasher, a.tokens, setup, auth_settings, a.watch)
     return Container(
         settings=settings,
         uow=a.uow,
@@ -127,4 +141,5 @@ def bootstrap(
         idempotency=IdempotencyService(kernel, settings.idempotency_ttl_hours, a.cipher),
         kernel=kernel,
         engine=a.engine,
+        watch=a.watch,
     )

@@ -21,6 +21,7 @@ from thecloud.domain.identity import (
     validate_name,
     validate_password,
 )
+from thecloud.ports.access import AccessWatch
 from thecloud.ports.crypto import KeyHasher, PasswordHasher, TokenCodec
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
@@ -64,11 +65,13 @@ class AuthService(Service):
         tokens: TokenCodec,
         tenants: TenantSetup,
         settings: AuthSettings,
+        watch: AccessWatch | None = None,
     ) -> None:
         super().__init__(kernel)
         self._passwords, self._hasher, self._tokens = passwords, hasher, tokens
         self._tenants, self._settings = tenants, settings
         self._cache = PrincipalCache()
+        self._watch = watch
         self._dummy_hash = ""
 
     async def register(
@@ -179,16 +182,19 @@ class AuthService(Service):
             )
         credential = self._hasher.digest(api_key) if api_key else f"jwt:{bearer}"
         claims = None if api_key else self._tokens.decode(bearer or "")
+        key = (credential, tenant or "")
+        pushed = self._watch.current() if self._watch is not None else None
+        if pushed is not None and (hit := self._cache.get(key, pushed, ctx)) is not None:
+            return hit
         async with self._uow(read_only=True) as uow:
-            generation = await uow.auth_state.generation()
-            cached = self._cache.get((credential, tenant or ""), generation, ctx)
-            if cached is not None:
-                return cached
+            generation = pushed if pushed is not None else await uow.auth_state.generation()
+            if pushed is None and (hit := self._cache.get(key, generation, ctx)) is not None:
+                return hit
             if api_key:
                 principal = await self._from_key(uow, credential, tenant)
             else:
                 principal = await self._from_claims(uow, claims or {}, tenant)
-        self._cache.put((credential, tenant or ""), generation, principal)
+        self._cache.put(key, generation, principal)
         return replace(principal, context=ctx)
 
     async def _from_key(self, uow: UnitOfWork, digest: str, tenant: str | None) -> Principal:

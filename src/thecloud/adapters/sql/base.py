@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, and_, func, select
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
@@ -28,6 +28,9 @@ class Conn(Protocol):
     """What repositories need of a connection: AsyncConnection, or the inline SQLite reader."""
 
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]: ...
+
+    @property
+    def dialect(self) -> Dialect: ...
 
 
 class SqlRepository(Generic[T]):

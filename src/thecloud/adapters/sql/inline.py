@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.sql import Executable
 
 
@@ -49,6 +49,11 @@ class InlineConnection:
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         assert self._conn is not None  # noqa: S101
         return self._conn.execute(statement, parameters)
+
+    @property
+    def dialect(self) -> Dialect:
+        assert self._conn is not None  # noqa: S101
+        return self._conn.dialect
 
     def in_transaction(self) -> bool:
         return self._conn is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from thecloud.adapters.sql import tables as t
 from thecloud.adapters.sql.base import Conn, SqlRepository
+from thecloud.adapters.sql.notify import CHANNEL
 from thecloud.domain.audit import AuditRecord, Event
 from thecloud.domain.common import ListQuery, Page
 from thecloud.domain.iam import Policy, PolicyAttachment
@@ -212,18 +213,25 @@ _GENERATION = select(t.auth_state.c.generation).where(t.auth_state.c.id == 1)
 
 
 class SqlAuthState:
-    """The identity/access generation counter in a one-row table (read on every request)."""
+    """The identity/access generation counter in a one-row table.
 
-    def __init__(self, conn: Conn) -> None:
+    On PostgreSQL a bump also notifies every listening server process (adapters/sql/notify.py).
+    """
+
+    def __init__(self, conn: Conn, on_bump: Callable[[int], None] | None = None) -> None:
         self._conn = conn
+        self._on_bump = on_bump
 
     async def generation(self) -> int:
         return int((await self._conn.execute(_GENERATION)).scalar_one_or_none() or 0)
 
     async def bump(self) -> None:
         stmt = _insert(self._conn, t.auth_state).values(id=1, generation=1)
-        await self._conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["id"], set_={"generation": t.auth_state.c.generation + 1}
-            )
-        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"], set_={"generation": t.auth_state.c.generation + 1}
+        ).returning(t.auth_state.c.generation)
+        generation = int((await self._conn.execute(stmt)).scalar_one())
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.execute(select(func.pg_notify(CHANNEL, str(generation))))
+        if self._on_bump is not None:
+            self._on_bump(generation)

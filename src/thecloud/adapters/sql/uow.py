@@ -29,6 +29,7 @@ class SqlUnitOfWork:
         read_only: bool = False,
         writer_lock: asyncio.Lock | None = None,
         inline_reader: InlinePool | None = None,
+        on_access: Callable[[int], None] | None = None,
     ) -> None:
         self._engine = engine
         self._publish = publish
@@ -37,6 +38,8 @@ class SqlUnitOfWork:
         self._inline = inline_reader if read_only else None
         self._conn: AsyncConnection | InlineConnection | None = None
         self.emitted: list[Event] = []
+        self._on_access = on_access
+        self._bumped_to: int | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._lock is not None:
@@ -136,7 +139,10 @@ class SqlUnitOfWork:
 
     @cached_property
     def auth_state(self) -> p.AuthStateRepository:
-        return r.SqlAuthState(self._c)
+        return r.SqlAuthState(self._c, self._bumped)
+
+    def _bumped(self, generation: int) -> None:
+        self._bumped_to = generation
 
     async def __aexit__(
         self,
@@ -155,6 +161,9 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None  # noqa: S101
         await self._conn.commit()
+        if self._bumped_to is not None and self._on_access is not None:
+            self._on_access(self._bumped_to)
+        self._bumped_to = None
         if self.emitted:
             self._publish(self.emitted)
             self.emitted = []
@@ -177,9 +186,15 @@ class SqlUnitOfWorkFactory:
     `BEGIN IMMEDIATE`), and readers run inline on the loop thread (see inline.py).
     """
 
-    def __init__(self, engine: AsyncEngine, publish: Publisher) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publish: Publisher,
+        on_access: Callable[[int], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._publish = publish
+        self._on_access = on_access
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
@@ -192,6 +207,7 @@ class SqlUnitOfWorkFactory:
             read_only=read_only,
             writer_lock=self._lock,
             inline_reader=self._reader,
+            on_access=self._on_access,
         )
 
     def dispose(self) -> None:

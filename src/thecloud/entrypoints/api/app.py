@@ -45,6 +45,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
 
             await upgrade(settings.effective_database_url)
             await container.start()
+        await container.open()
         _freeze_startup_objects()
         try:
             yield

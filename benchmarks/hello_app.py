@@ -1,0 +1,83 @@
+"""Hello-world reference apps for the secrets benchmark.
+
+Two apps, each with one route, ``GET /`` answering ``{"hello": "world"}``:
+
+* ``fastapi_app``: plain FastAPI, no middleware: the ceiling a FastAPI route can reach
+  on this machine under the same uvicorn settings as our server;
+* ``starlette_app``: plain Starlette, one layer below FastAPI.
+
+Run one with ``python benchmarks/hello_app.py {fastapi,starlette} --port PORT
+[--workers N]``. ``UVICORN_SETTINGS`` mirrors how ``thecloud.entrypoints.server`` runs
+uvicorn (uvloop + httptools when installed, log level warning, no server header) and
+``--workers`` matches ``THECLOUD_WORKERS`` (default 1: one process; N > 1: uvicorn's
+supervisor plus N worker processes), so the only difference with our ``/health/live``
+row is our application stack itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+HOST = "127.0.0.1"
+HELLO = {"hello": "world"}
+
+# Keep in step with serve() in src/thecloud/entrypoints/server.py (the bench runs ours
+# with THECLOUD_LOG_LEVEL=warning); the rest are uvicorn's defaults, spelled out.
+UVICORN_SETTINGS: dict[str, Any] = {
+    "log_level": "warning",
+    "proxy_headers": False,
+    "server_header": False,
+    "ws_max_size": 1024 * 1024,
+    "loop": "auto",  # uvloop when installed
+    "http": "auto",  # httptools when installed
+    "access_log": True,  # uvicorn's default; filtered out at log level warning
+}
+
+fastapi_app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@fastapi_app.get("/")
+async def fastapi_hello() -> dict[str, str]:
+    """Return the hello payload through FastAPI's response model path."""
+    return HELLO
+
+
+async def starlette_hello(_request: Request) -> JSONResponse:
+    """Return the hello payload with a bare Starlette JSON response."""
+    return JSONResponse(HELLO)
+
+
+starlette_app = Starlette(routes=[Route("/", starlette_hello)])
+
+APPS: dict[str, Any] = {"fastapi": fastapi_app, "starlette": starlette_app}
+
+
+def app_for(kind: str, workers: int) -> Any:
+    """The app itself for one process; an import string when uvicorn spawns workers."""
+    return APPS[kind] if workers == 1 else f"{Path(__file__).stem}:{kind}_app"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the chosen hello app on 127.0.0.1:PORT until terminated."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=sorted(APPS))
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    args = parser.parse_args(argv)
+    app, app_dir = app_for(args.kind, args.workers), str(Path(__file__).parent)
+    uvicorn.run(
+        app, host=HOST, port=args.port, workers=args.workers, app_dir=app_dir, **UVICORN_SETTINGS
+    )
+
+
+if __name__ == "__main__":
+    main()
