@@ -14,6 +14,7 @@ from thecloud.bootstrap import bootstrap
 from thecloud.config import Settings
 from thecloud.domain.errors import ConfigurationError
 from thecloud.entrypoints.api.app import create_app
+from thecloud.entrypoints.workers import Supervisor, uvicorn_options
 
 
 def worker_app() -> FastAPI:
@@ -36,16 +37,15 @@ async def prepare(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     asyncio.run(prepare(settings))
+    if settings.workers > 1:
+        Supervisor(settings.workers).run()
+        return
     uvicorn.run(
         "thecloud.entrypoints.server:worker_app",
         factory=True,
-        workers=settings.workers,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        server_header=False,
-        ws_max_size=1024 * 1024,
+        **uvicorn_options(settings),  # type: ignore[arg-type]
     )
 
 

@@ -1,0 +1,43 @@
+"""Several server processes on one port: what one process changes, every process enforces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.e2e.conftest import Server, assert_error
+
+Spawn = Callable[..., Server]
+
+
+def fresh_call(server: Server, key: str) -> httpx.Response:
+    """A request on a new connection (the kernel picks the process that accepts it)."""
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=30) as c:
+        return c.get("/auth/me")
+
+
+def test_a_revocation_in_one_process_holds_in_every_process(spawn: Spawn) -> None:
+    server = spawn(THECLOUD_WORKERS="2")
+    user = server.register("multi")
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]}) as c:
+        created = c.post("/auth/keys", json={"name": "short-lived"}).json()["data"]
+    key = created["key"]
+    assert all(fresh_call(server, key).status_code == 200 for _ in range(20))  # both cached
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]}) as c:
+        assert c.delete(f"/auth/keys/{created['id']}").status_code == 204
+    for _ in range(20):
+        assert_error(fresh_call(server, key), 401, "UNAUTHORIZED")
+
+
+def test_lockout_is_shared_by_every_process(spawn: Spawn) -> None:
+    server = spawn(THECLOUD_WORKERS="2", THECLOUD_LOGIN_MAX_FAILURES="3")
+    user = server.register("locked")
+    wrong = {"email": user["email"], "password": "wrong-password-1"}
+    for _ in range(3):
+        with httpx.Client(base_url=server.url) as c:  # a new connection each time
+            assert c.post("/auth/login", json=wrong).status_code == 401
+    right = {"email": user["email"], "password": user["password"]}
+    for _ in range(6):
+        with httpx.Client(base_url=server.url) as c:
+            assert_error(c.post("/auth/login", json=right), 429, "ACCOUNT_LOCKED")
