@@ -9,8 +9,8 @@ Two apps, each with one route, ``GET /`` answering ``{"hello": "world"}``:
 Run one with ``python benchmarks/hello_app.py {fastapi,starlette} --port PORT
 [--workers N]``. ``UVICORN_SETTINGS`` mirrors how ``thecloud.entrypoints.server`` runs
 uvicorn (uvloop + httptools when installed, log level warning, no server header) and
-``--workers`` matches ``THECLOUD_WORKERS`` (default 1: one process; N > 1: uvicorn's
-supervisor plus N worker processes), so the only difference with our ``/health/live``
+``--workers`` matches ``THECLOUD_WORKERS`` (default 1: one process; N > 1: our server's
+supervisor, with a SO_REUSEPORT socket per worker), so the only difference with our ``/health/live``
 row is our application stack itself.
 """
 
@@ -26,6 +26,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from thecloud.entrypoints.workers import Supervisor, WorkerSpec
 
 HOST = "127.0.0.1"
 HELLO = {"hello": "world"}
@@ -61,11 +63,6 @@ starlette_app = Starlette(routes=[Route("/", starlette_hello)])
 APPS: dict[str, Any] = {"fastapi": fastapi_app, "starlette": starlette_app}
 
 
-def app_for(kind: str, workers: int) -> Any:
-    """The app itself for one process; an import string when uvicorn spawns workers."""
-    return APPS[kind] if workers == 1 else f"{Path(__file__).stem}:{kind}_app"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Serve the chosen hello app on 127.0.0.1:PORT until terminated."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,10 +70,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args(argv)
-    app, app_dir = app_for(args.kind, args.workers), str(Path(__file__).parent)
-    uvicorn.run(
-        app, host=HOST, port=args.port, workers=args.workers, app_dir=app_dir, **UVICORN_SETTINGS
-    )
+    if args.workers > 1:  # the same supervisor as our server: a SO_REUSEPORT socket per worker
+        spec = WorkerSpec(
+            f"{Path(__file__).stem}:{args.kind}_app",
+            HOST,
+            args.port,
+            UVICORN_SETTINGS,
+            app_dir=str(Path(__file__).parent),
+        )
+        Supervisor(args.workers, spec).run()
+        return
+    uvicorn.run(APPS[args.kind], host=HOST, port=args.port, **UVICORN_SETTINGS)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from thecloud.bootstrap import bootstrap
 from thecloud.config import Settings
 from thecloud.domain.errors import ConfigurationError
 from thecloud.entrypoints.api.app import create_app
-from thecloud.entrypoints.workers import Supervisor, uvicorn_options
+from thecloud.entrypoints.workers import Supervisor, server_spec, uvicorn_options
 
 
 def worker_app() -> FastAPI:
@@ -38,14 +38,14 @@ async def prepare(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     asyncio.run(prepare(settings))
     if settings.workers > 1:
-        Supervisor(settings.workers).run()
+        Supervisor(settings.workers, server_spec(settings)).run()
         return
     uvicorn.run(
         "thecloud.entrypoints.server:worker_app",
         factory=True,
         host=settings.host,
         port=settings.port,
-        **uvicorn_options(settings),  # type: ignore[arg-type]
+        **uvicorn_options(settings),
     )
 
 

@@ -11,9 +11,12 @@ import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import time
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -23,7 +26,7 @@ log = logging.getLogger(__name__)
 APP = "thecloud.entrypoints.server:worker_app"
 
 
-def uvicorn_options(settings: Settings) -> dict[str, object]:
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "log_level": settings.log_level,
         "proxy_headers": False,
@@ -42,19 +45,36 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker() -> None:
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What each worker serves (picklable: workers are spawned, not forked)."""
+
+    app: str
+    host: str
+    port: int
+    options: dict[str, Any] = field(default_factory=dict)
+    factory: bool = False
+    app_dir: str = ""
+
+
+def _worker(spec: WorkerSpec) -> None:
     """One worker process: its own socket on the shared port, then uvicorn on it."""
-    settings = Settings()
-    sock = _listen(settings.host, settings.port)
-    config = uvicorn.Config(APP, factory=True, **uvicorn_options(settings))  # type: ignore[arg-type]
+    if spec.app_dir:
+        sys.path.insert(0, spec.app_dir)
+    sock = _listen(spec.host, spec.port)
+    config = uvicorn.Config(spec.app, factory=spec.factory, **spec.options)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def server_spec(settings: Settings) -> WorkerSpec:
+    return WorkerSpec(APP, settings.host, settings.port, uvicorn_options(settings), factory=True)
 
 
 class Supervisor:
     """Starts the workers, restarts one that dies, stops them all on SIGINT or SIGTERM."""
 
-    def __init__(self, count: int) -> None:
-        self._count, self._stopping = count, False
+    def __init__(self, count: int, spec: WorkerSpec) -> None:
+        self._count, self._spec, self._stopping = count, spec, False
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[BaseProcess] = []
 
@@ -68,7 +88,7 @@ class Supervisor:
         self._terminate()
 
     def _spawn(self) -> BaseProcess:
-        proc = self._ctx.Process(target=_worker, daemon=False)
+        proc = self._ctx.Process(target=_worker, args=(self._spec,), daemon=False)
         proc.start()
         return proc
 
