@@ -72,7 +72,7 @@ def list_audit(
 @events_app.command("list")
 def list_events(
     ctx: typer.Context,
-    type_: Annotated[str | None, typer.Option("--type", help="e.g. secret.created.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. secret.create.")] = None,
     resource_type: ResType = None,
     resource_id: ResId = None,
     since: Since = None,
