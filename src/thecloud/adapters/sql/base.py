@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, and_, func, select
-from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
+from thecloud.adapters.sql.rows import Rows
 from thecloud.adapters.sql.statements import Statements, shape_of
 from thecloud.domain.common import ListQuery, Page
 from thecloud.domain.errors import Conflict
@@ -27,7 +28,7 @@ def field_names(entity: type) -> tuple[str, ...]:
 class Conn(Protocol):
     """What repositories need of a connection: AsyncConnection, or the inline SQLite reader."""
 
-    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]: ...
+    async def execute(self, statement: Executable, parameters: Any = None) -> Rows: ...
 
     @property
     def dialect(self) -> Dialect: ...

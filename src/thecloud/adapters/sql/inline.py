@@ -13,8 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
+
+from thecloud.adapters.sql.rawread import RAW, Plan, RawRows, plan
+from thecloud.adapters.sql.rows import Rows
 
 
 class InlinePool:
@@ -23,6 +26,14 @@ class InlinePool:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._idle: list[Connection] = []
+        self._plans: dict[int, Plan | None] = {}
+
+    def plan(self, statement: Any, dialect: Dialect) -> Plan | None:
+        """The compiled plan of a long-lived (RAW-marked) statement, made on first use."""
+        key = id(statement)
+        if key not in self._plans:
+            self._plans[key] = plan(statement, dialect)
+        return self._plans[key]
 
     def acquire(self) -> Connection:
         return self._idle.pop() if self._idle else self._engine.connect()
@@ -46,9 +57,22 @@ class InlineConnection:
         self._pool = pool
         self._conn: Connection | None = pool.acquire()
 
-    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+    async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
         assert self._conn is not None  # noqa: S101
+        if statement.get_execution_options().get(RAW):
+            rows = self._raw(self._conn, statement, parameters)
+            if rows is not None:
+                return rows
         return self._conn.execute(statement, parameters)
+
+    def _raw(self, conn: Connection, statement: Any, parameters: Any) -> RawRows | None:
+        found = self._pool.plan(statement, conn.dialect)
+        args = found.arguments(parameters) if found is not None else None
+        if found is None or args is None:
+            return None
+        driver = conn.connection.driver_connection
+        assert driver is not None  # noqa: S101
+        return RawRows(found.convert(driver.execute(found.sql, args).fetchall()))
 
     @property
     def dialect(self) -> Dialect:

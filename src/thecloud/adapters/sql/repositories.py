@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from thecloud.adapters.sql import tables as t
 from thecloud.adapters.sql.base import Conn, SqlRepository
 from thecloud.adapters.sql.notify import CHANNEL
+from thecloud.adapters.sql.statements import readonly
 from thecloud.domain.audit import AuditRecord, Event
 from thecloud.domain.common import ListQuery, Page
 from thecloud.domain.iam import Policy, PolicyAttachment
@@ -209,7 +210,7 @@ class SqlQuotas:
             await self._conn.execute(stmt.on_conflict_do_nothing())
 
 
-_GENERATION = select(t.auth_state.c.generation).where(t.auth_state.c.id == 1)
+_GENERATION = readonly(select(t.auth_state.c.generation).where(t.auth_state.c.id == 1))
 
 
 class SqlAuthState:

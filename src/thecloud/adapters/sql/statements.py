@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select
 
+from thecloud.adapters.sql.rawread import RAW
 from thecloud.domain.errors import InvalidInput
 
 Shape = tuple[tuple[str, bool], ...]
@@ -26,6 +27,11 @@ def shape_of(filters: Mapping[str, object], tenant_id: str | None) -> tuple[Shap
     shape = tuple(sorted((name, value is None) for name, value in items.items()))
     params = {f"p_{name}": value for name, value in items.items() if value is not None}
     return shape, params
+
+
+def readonly(stmt: Select[Any]) -> Select[Any]:
+    """Mark a long-lived SELECT for the inline readers' raw path (see rawread.py)."""
+    return stmt.execution_options(**{RAW: True})
 
 
 class Statements:
@@ -61,12 +67,14 @@ class Statements:
     def find(self, shape: Shape, one: bool) -> Select[Any]:
         def build() -> Select[Any]:
             stmt = self.select().where(self.where(shape))
-            return stmt.limit(1) if one else stmt
+            return readonly(stmt.limit(1) if one else stmt)
 
         return self.cached(("find", shape, one), build)  # type: ignore[no-any-return]
 
     def count(self, shape: Shape) -> Select[Any]:
-        build = lambda: select(func.count()).select_from(self.table).where(self.where(shape))  # noqa: E731
+        def build() -> Select[Any]:
+            return readonly(select(func.count()).select_from(self.table).where(self.where(shape)))
+
         return self.cached(("count", shape), build)  # type: ignore[no-any-return]
 
     def delete(self, shape: Shape) -> Any:
@@ -95,7 +103,8 @@ class Statements:
                 where = and_(where, self.table.c.created_at < bindparam("p_until"))
             total = select(func.count()).select_from(self.table).where(where)
             stmt = self.ordered(self.select().where(where), newest_first)
-            return total, stmt.limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+            page = stmt.limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+            return readonly(total), readonly(page)
 
         return self.cached(("page", shape, since, until, newest_first), build)  # type: ignore[no-any-return]
 

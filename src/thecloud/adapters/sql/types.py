@@ -39,9 +39,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         faster than the generic string parser, which matters for lists of hundreds of rows."""
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
-        return _sqlite_utc
+        return sqlite_utc
 
 
-def _sqlite_utc(value: str | None) -> datetime | None:
+def sqlite_utc(value: str | None) -> datetime | None:
     # Parsing the offset is several times cheaper than datetime.replace(tzinfo=...).
     return None if value is None else datetime.fromisoformat(value + "+00:00")

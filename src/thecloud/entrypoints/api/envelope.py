@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -69,15 +68,19 @@ def no_content() -> Response:
 def public(item: Any, hide: Sequence[str] = ()) -> dict[str, Any]:
     """A dataclass as a JSON object, without the named (sensitive) fields."""
     kind: type = type(item)
-    names, values = _shown(kind, tuple(hide))
-    return dict(zip(names, values(item), strict=True))
+    return _shaper(kind, tuple(hide))(item)
 
 
 @functools.cache
-def _shown(kind: type, hide: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Any], Any]]:
-    names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in hide)
-    getter = operator.attrgetter(*names)
-    return names, (getter if len(names) > 1 else lambda item: (getter(item),))
+def _shaper(kind: type, hide: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    """A function building the object with a dict display, the fastest form in CPython (lists
+    shape every row through it). Field names are identifiers: dataclasses made sure of it."""
+    names = [f.name for f in dataclasses.fields(kind) if f.name not in hide]
+    body = ", ".join(f"{name!r}: item.{name}" for name in names)
+    namespace: dict[str, Any] = {}
+    exec(f"def shape(item):\n    return {{{body}}}\n", namespace)  # noqa: S102 - names from fields()
+    shape: Callable[[Any], dict[str, Any]] = namespace["shape"]
+    return shape
 
 
 async def page_params(

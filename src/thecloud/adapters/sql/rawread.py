@@ -1,0 +1,102 @@
+"""Prebuilt SELECTs run straight on the sqlite3 driver (the inline readers' hot path).
+
+A statement marked with the RAW execution option is compiled once for SQLite; running it
+is then one driver call plus a converter per column that needs one (timestamps, JSON,
+booleans), without SQLAlchemy's per-execution and per-row machinery. Anything else, or a
+parameter that would need SQLAlchemy's bind processing, takes the ordinary path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Boolean
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Select
+
+from thecloud.adapters.sql.types import UtcDateTime, sqlite_utc
+
+RAW = "thecloud_raw"
+_SIMPLE = (str, int, type(None))
+Convert = Callable[[Any], Any] | None
+
+
+def _json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _converter(column_type: Any) -> Convert:
+    if isinstance(column_type, UtcDateTime):
+        return sqlite_utc
+    if isinstance(column_type, JSON):
+        return _json
+    return _bool if isinstance(column_type, Boolean) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    sql: str
+    names: tuple[str, ...]
+    literals: dict[str, Any]
+    converters: tuple[Convert, ...]
+
+    def arguments(self, params: dict[str, Any] | None) -> list[Any] | None:
+        """Positional values, or None when one needs SQLAlchemy's bind processing."""
+        given = params or {}
+        values = [given[n] if n in given else self.literals[n] for n in self.names]
+        return values if all(isinstance(v, _SIMPLE) for v in values) else None
+
+    def convert(self, rows: list[Any]) -> list[Any]:
+        todo = [(i, c) for i, c in enumerate(self.converters) if c is not None]
+        if not todo:
+            return rows
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, convert in todo:
+                values[i] = convert(values[i])
+            out.append(values)
+        return out
+
+
+def plan(statement: Select[Any], dialect: Dialect) -> Plan | None:
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    if any(compiled.binds[n].expanding for n in names):
+        return None
+    literals = {n: compiled.binds[n].value for n in names if not compiled.binds[n].required}
+    types = [column.type for column in statement.selected_columns]
+    return Plan(str(compiled), names, literals, tuple(_converter(t) for t in types))
+
+
+class RawRows:
+    """The part of a SQLAlchemy result the repositories read, over fetched tuples."""
+
+    rowcount = -1
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._rows)
+
+    def all(self) -> Sequence[tuple[Any, ...]]:
+        return self._rows
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0][0]
+
+    def scalar_one_or_none(self) -> Any:
+        return self._rows[0][0] if self._rows else None
