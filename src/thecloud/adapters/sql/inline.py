@@ -10,6 +10,7 @@ BEGIN/ROLLBACK round trips.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -18,6 +19,7 @@ from sqlalchemy.sql import Executable
 
 from thecloud.adapters.sql.rawread import RAW, Plan, RawRows, plan
 from thecloud.adapters.sql.rows import Rows
+from thecloud.domain.errors import BackendUnavailable
 
 
 class InlinePool:
@@ -72,7 +74,10 @@ class InlineConnection:
             return None
         driver = conn.connection.driver_connection
         assert driver is not None  # noqa: S101
-        return RawRows(found.convert(driver.execute(found.sql, args).fetchall()))
+        try:
+            return RawRows(found.convert(driver.execute(found.sql, args).fetchall()))
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"the metadata database failed a read: {exc}") from exc
 
     @property
     def dialect(self) -> Dialect:
