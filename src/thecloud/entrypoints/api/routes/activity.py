@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from thecloud.bootstrap import Container
-from thecloud.domain.common import ListQuery, PageRequest
+from thecloud.domain.common import DEFAULT_LIMIT, ListQuery, PageRequest
 from thecloud.domain.errors import CloudError
 from thecloud.domain.identity import Principal
 from thecloud.entrypoints.api.deps import (
@@ -22,7 +22,7 @@ from thecloud.entrypoints.api.deps import (
     request_context,
     tenant_header,
 )
-from thecloud.entrypoints.api.envelope import JSONResponse, listed, page_params
+from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, listed
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 
@@ -46,7 +46,8 @@ async def list_audit(
     request: Request,
     p: CurrentPrincipal,
     c: Services,
-    page: PageRequest = Depends(page_params),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     action: str | None = _q(),
     resource_type: str | None = _q(),
     resource_id: str | None = _q(),
@@ -56,7 +57,7 @@ async def list_audit(
 ) -> JSONResponse:
     """Audit records of the tenant, newest first: who did what to which resource, from where."""
     q = _query(
-        page,
+        PageRequest(limit=limit, offset=offset),
         since,
         until,
         action=action,
@@ -72,7 +73,8 @@ async def list_events(
     request: Request,
     p: CurrentPrincipal,
     c: Services,
-    page: PageRequest = Depends(page_params),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     type: str | None = _q(),
     resource_type: str | None = _q(),
     resource_id: str | None = _q(),  # noqa: A002
@@ -80,7 +82,14 @@ async def list_events(
     until: datetime | None = None,
 ) -> JSONResponse:
     """Events of the tenant, newest first."""
-    q = _query(page, since, until, type=type, resource_type=resource_type, resource_id=resource_id)
+    q = _query(
+        PageRequest(limit=limit, offset=offset),
+        since,
+        until,
+        type=type,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
     return listed(request, await c.activity.events(p, q), shapes.event)
 
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from thecloud.domain.common import PageRequest
+from thecloud.domain.common import DEFAULT_LIMIT
 from thecloud.domain.errors import InvalidInput
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent, request_context
 from thecloud.entrypoints.api.envelope import (
     JSONResponse,
+    Limit,
+    Offset,
     list_query,
     listed,
     no_content,
     ok,
-    page_params,
 )
 from thecloud.entrypoints.api.errors import PUBLIC, RESPONSES, describe_validation
 from thecloud.entrypoints.api.routes import shapes
@@ -74,10 +75,14 @@ async def create_key(
 
 @router.get("/auth/keys")
 async def list_keys(
-    request: Request, p: CurrentPrincipal, c: Services, page: PageRequest = Depends(page_params)
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """Your API keys (never the keys themselves)."""
-    return listed(request, await c.api_keys.list(p, list_query(page)), shapes.api_key)
+    return listed(request, await c.api_keys.list(p, list_query(limit, offset)), shapes.api_key)
 
 
 @router.delete("/auth/keys/{key_id}", status_code=204)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from thecloud.domain.common import PageRequest
+from thecloud.domain.common import DEFAULT_LIMIT
 from thecloud.domain.errors import InvalidInput
 from thecloud.domain.identity import PrincipalType
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent
 from thecloud.entrypoints.api.envelope import (
     JSONResponse,
+    Limit,
+    Offset,
     list_query,
     listed,
     no_content,
     ok,
-    page_params,
 )
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
@@ -46,10 +47,14 @@ async def create_policy(
 
 @router.get("/policies")
 async def list_policies(
-    request: Request, p: CurrentPrincipal, c: Services, page: PageRequest = Depends(page_params)
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """The tenant's policies."""
-    return listed(request, await c.iam.list_policies(p, list_query(page)), shapes.policy)
+    return listed(request, await c.iam.list_policies(p, list_query(limit, offset)), shapes.policy)
 
 
 @router.get("/policies/{policy_id}")
@@ -112,11 +117,15 @@ async def create_sa(
 
 @router.get("/service-accounts")
 async def list_sas(
-    request: Request, p: CurrentPrincipal, c: Services, page: PageRequest = Depends(page_params)
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """The tenant's service accounts."""
     return listed(
-        request, await c.service_accounts.list(p, list_query(page)), shapes.service_account
+        request, await c.service_accounts.list(p, list_query(limit, offset)), shapes.service_account
     )
 
 

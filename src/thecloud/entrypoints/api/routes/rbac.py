@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from thecloud.domain.common import PageRequest
+from thecloud.domain.common import DEFAULT_LIMIT
 from thecloud.domain.rbac import ALL_PERMISSIONS, BUILTIN_ROLES
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent
 from thecloud.entrypoints.api.envelope import (
     JSONResponse,
+    Limit,
+    Offset,
     list_query,
     listed,
     no_content,
     ok,
-    page_params,
 )
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
@@ -45,10 +46,14 @@ async def create_role(
 
 @router.get("/roles")
 async def list_roles(
-    request: Request, p: CurrentPrincipal, c: Services, page: PageRequest = Depends(page_params)
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """Built-in roles and the tenant's custom roles."""
-    return listed(request, await c.rbac.list_roles(p, list_query(page)), shapes.role)
+    return listed(request, await c.rbac.list_roles(p, list_query(limit, offset)), shapes.role)
 
 
 @router.get("/roles/{role_id}")
@@ -100,10 +105,14 @@ async def bind_role(
 
 @router.get("/bindings")
 async def list_bindings(
-    request: Request, p: CurrentPrincipal, c: Services, page: PageRequest = Depends(page_params)
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """Role bindings of the current tenant."""
-    return listed(request, await c.rbac.list_bindings(p, list_query(page)), shapes.binding)
+    return listed(request, await c.rbac.list_bindings(p, list_query(limit, offset)), shapes.binding)
 
 
 @router.delete("/bindings/{binding_id}", status_code=204)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from thecloud.domain.common import PageRequest
+from thecloud.domain.common import DEFAULT_LIMIT
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent
 from thecloud.entrypoints.api.envelope import (
     JSONResponse,
+    Limit,
+    Offset,
     list_query,
     listed,
     no_content,
     ok,
-    page_params,
 )
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
@@ -40,11 +41,14 @@ async def list_secrets(
     request: Request,
     p: CurrentPrincipal,
     c: Services,
-    page: PageRequest = Depends(page_params),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     name: str | None = Query(None, max_length=255, description="exact name"),
 ) -> JSONResponse:
     """The tenant's secrets, values redacted."""
-    return listed(request, await c.secrets.list(p, list_query(page, name=name)), shapes.secret)
+    return listed(
+        request, await c.secrets.list(p, list_query(limit, offset, name=name)), shapes.secret
+    )
 
 
 @router.get("/{secret:path}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from thecloud.domain.common import PageRequest
+from thecloud.domain.common import DEFAULT_LIMIT
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent, in_tenant
-from thecloud.entrypoints.api.envelope import JSONResponse, list_query, listed, ok, page_params
+from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, list_query, listed, ok
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 
@@ -29,10 +29,14 @@ async def create_tenant(
 
 @router.get("/tenants")
 async def list_tenants(
-    request: Request, p: CurrentPrincipal, c: Services, page: PageRequest = Depends(page_params)
+    request: Request,
+    p: CurrentPrincipal,
+    c: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """The tenants you belong to."""
-    return listed(request, await c.tenants.list(p, list_query(page)), shapes.tenant)
+    return listed(request, await c.tenants.list(p, list_query(limit, offset)), shapes.tenant)
 
 
 @router.get("/tenants/{tenant_id}")
@@ -70,12 +74,15 @@ async def list_members(
     tenant_id: str,
     p: CurrentPrincipal,
     c: Services,
-    page: PageRequest = Depends(page_params),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """Who holds which role in the tenant."""
     actor = await in_tenant(request, p, tenant_id)
     return listed(
-        request, await c.tenants.members(actor, tenant_id, list_query(page)), shapes.binding
+        request,
+        await c.tenants.members(actor, tenant_id, list_query(limit, offset)),
+        shapes.binding,
     )
 
 
