@@ -64,7 +64,7 @@ class Container:
             await self.engine.dispose()
         dispose = getattr(self.uow, "dispose", None)
         if dispose is not None:
-            dispose()
+            await dispose()
 
 
 @dataclass

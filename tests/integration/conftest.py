@@ -144,5 +144,5 @@ async def db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> As
     published: list[list[Event]] = []
     factory = SqlUnitOfWorkFactory(engine, published.append)
     yield Db(backend, url, engine, factory, published)
-    factory.dispose()
+    await factory.dispose()
     await engine.dispose()

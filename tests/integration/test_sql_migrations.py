@@ -58,7 +58,7 @@ async def test_upgrading_twice_changes_nothing_and_keeps_data(database_url: str)
         async with factory(read_only=True) as w:
             assert await w.tenants.get(t.id) == t
     finally:
-        factory.dispose()
+        await factory.dispose()
         await engine.dispose()
     assert await schema(database_url) == ({*metadata.tables, "alembic_version"}, HEAD)
 

@@ -104,7 +104,7 @@ async def reserve_concurrently(db: Db, tenant_id: str, writers: int) -> list[lis
         async with asyncio.timeout(60):
             return await asyncio.gather(*tasks)
     finally:
-        second.dispose()
+        await second.dispose()
         await engine.dispose()
 
 

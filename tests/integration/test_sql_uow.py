@@ -109,7 +109,7 @@ async def test_twenty_concurrent_writers_on_two_engines_all_commit(db: Db) -> No
         async with asyncio.timeout(60):
             await asyncio.gather(*tasks)
     finally:
-        second.dispose()
+        await second.dispose()
         await engine.dispose()
     async with db.uow(read_only=True) as r:
         assert (await r.users.count(), await r.auth_state.generation()) == (20, 20)
@@ -146,6 +146,6 @@ async def test_an_unreachable_database_is_backend_unavailable(
                 async with factory(read_only=read_only) as w:
                     await w.users.count()
         finally:
-            factory.dispose()
+            await factory.dispose()
             await engine.dispose()
     await aiosqlite_threads_finished()

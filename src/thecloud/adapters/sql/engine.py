@@ -30,7 +30,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 # character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL
-_BAD_TEXT = frozenset({"22021", "22P05"})
+BAD_TEXT = frozenset({"22021", "22P05"})
+NUL_MESSAGE = "text must not contain NUL characters (\\u0000)"
 
 
 def _translate_text_errors(engine: AsyncEngine) -> None:
@@ -38,10 +39,8 @@ def _translate_text_errors(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
-        if getattr(context.original_exception, "sqlstate", None) in _BAD_TEXT:
-            raise InvalidInput(
-                "text must not contain NUL characters (\\u0000)"
-            ) from context.original_exception
+        if getattr(context.original_exception, "sqlstate", None) in BAD_TEXT:
+            raise InvalidInput(NUL_MESSAGE) from context.original_exception
 
 
 def create_inline_reader(url: str | URL) -> Engine:

@@ -1,9 +1,11 @@
-"""Prebuilt SELECTs run straight on the sqlite3 driver (the inline readers' hot path).
+"""Prebuilt SELECTs run straight on the driver (the readers' hot path).
 
-A statement marked with the RAW execution option is compiled once for SQLite; running it
-is then one driver call plus a converter per column that needs one (timestamps, JSON,
-booleans), without SQLAlchemy's per-execution and per-row machinery. Anything else, or a
-parameter that would need SQLAlchemy's bind processing, takes the ordinary path.
+A statement marked with the RAW execution option is compiled once per dialect; running
+it is then one driver call plus a converter per column that needs one, without
+SQLAlchemy's per-execution and per-row machinery. On SQLite (inline.py) timestamps, JSON
+and booleans need converting; on PostgreSQL (pgread.py) asyncpg returns them ready.
+Anything else, or a parameter that would need SQLAlchemy's bind processing, takes the
+ordinary path.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from thecloud.adapters.sql.types import UtcDateTime, sqlite_utc
 RAW = "thecloud_raw"
 _SIMPLE = (str, int, type(None))
 Convert = Callable[[Any], Any] | None
+Accepts = Callable[[Any], bool]
+
+
+def sqlite_accepts(value: Any) -> bool:
+    return isinstance(value, _SIMPLE)
 
 
 def _json(value: str | None) -> Any:
@@ -32,7 +39,7 @@ def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _converter(column_type: Any) -> Convert:
+def sqlite_converter(column_type: Any) -> Convert:
     if isinstance(column_type, UtcDateTime):
         return sqlite_utc
     if isinstance(column_type, JSON):
@@ -46,12 +53,13 @@ class Plan:
     names: tuple[str, ...]
     literals: dict[str, Any]
     converters: tuple[Convert, ...]
+    accepts: Accepts
 
     def arguments(self, params: dict[str, Any] | None) -> list[Any] | None:
         """Positional values, or None when one needs SQLAlchemy's bind processing."""
         given = params or {}
         values = [given[n] if n in given else self.literals[n] for n in self.names]
-        return values if all(isinstance(v, _SIMPLE) for v in values) else None
+        return values if all(self.accepts(v) for v in values) else None
 
     def convert(self, rows: list[Any]) -> list[Any]:
         todo = [(i, c) for i, c in enumerate(self.converters) if c is not None]
@@ -66,14 +74,20 @@ class Plan:
         return out
 
 
-def plan(statement: Select[Any], dialect: Dialect) -> Plan | None:
+def plan(
+    statement: Select[Any],
+    dialect: Dialect,
+    converter: Callable[[Any], Convert] = sqlite_converter,
+    accepts: Accepts = sqlite_accepts,
+) -> Plan | None:
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     if any(compiled.binds[n].expanding for n in names):
         return None
     literals = {n: compiled.binds[n].value for n in names if not compiled.binds[n].required}
     types = [column.type for column in statement.selected_columns]
-    return Plan(str(compiled), names, literals, tuple(_converter(t) for t in types))
+    converters = tuple(converter(t) for t in types)
+    return Plan(str(compiled), names, literals, converters, accepts)
 
 
 class RawRows:
@@ -81,7 +95,7 @@ class RawRows:
 
     rowcount = -1
 
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+    def __init__(self, rows: Sequence[Any]) -> None:
         self._rows = rows
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:

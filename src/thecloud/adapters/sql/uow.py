@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool
+from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
 from thecloud.domain.errors import BackendUnavailable
 from thecloud.ports import repositories as p
@@ -29,6 +30,7 @@ class SqlUnitOfWork:
         read_only: bool = False,
         writer_lock: asyncio.Lock | None = None,
         inline_reader: InlinePool | None = None,
+        pg_reader: PgReaderPool | None = None,
         on_access: Callable[[int], None] | None = None,
     ) -> None:
         self._engine = engine
@@ -36,7 +38,8 @@ class SqlUnitOfWork:
         self._read_only = read_only
         self._lock = None if read_only else writer_lock
         self._inline = inline_reader if read_only else None
-        self._conn: AsyncConnection | InlineConnection | None = None
+        self._pg = pg_reader if read_only else None
+        self._conn: AsyncConnection | InlineConnection | PgReaderConnection | None = None
         self.emitted: list[Event] = []
         self._on_access = on_access
         self._bumped_to: int | None = None
@@ -51,13 +54,15 @@ class SqlUnitOfWork:
             raise
         return self
 
-    async def _open(self) -> AsyncConnection | InlineConnection:
+    async def _open(self) -> AsyncConnection | InlineConnection | PgReaderConnection:
         try:
             if self._inline is not None:
                 return InlineConnection(self._inline)
-            if self._read_only:
+            if self._pg is not None:
                 # PostgreSQL readers run in autocommit: READ COMMITTED gives each statement
                 # its own snapshot anyway, and BEGIN/ROLLBACK would be two more round trips.
+                return PgReaderConnection(self._pg, self._engine)
+            if self._read_only:
                 return await self._engine.connect()
             conn = await self._engine.connect()
         except (OSError, DBAPIError) as exc:
@@ -72,7 +77,7 @@ class SqlUnitOfWork:
             self._lock.release()
 
     @property
-    def _c(self) -> AsyncConnection | InlineConnection:
+    def _c(self) -> AsyncConnection | InlineConnection | PgReaderConnection:
         assert self._conn is not None  # noqa: S101
         return self._conn
 
@@ -183,7 +188,8 @@ class SqlUnitOfWorkFactory:
 
     On SQLite, writers in this process queue on one asyncio lock instead of SQLite's
     busy-wait (which sleeps in steps of up to 100 ms; other processes still meet
-    `BEGIN IMMEDIATE`), and readers run inline on the loop thread (see inline.py).
+    `BEGIN IMMEDIATE`), and readers run inline on the loop thread (see inline.py). On
+    PostgreSQL, readers run on bare asyncpg connections (see pgread.py).
     """
 
     def __init__(
@@ -198,6 +204,8 @@ class SqlUnitOfWorkFactory:
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
+        url = engine.url.render_as_string(hide_password=False)
+        self._pg = None if sqlite else PgReaderPool(url, engine.dialect)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
@@ -207,9 +215,12 @@ class SqlUnitOfWorkFactory:
             read_only=read_only,
             writer_lock=self._lock,
             inline_reader=self._reader,
+            pg_reader=self._pg,
             on_access=self._on_access,
         )
 
-    def dispose(self) -> None:
+    async def dispose(self) -> None:
         if self._reader is not None:
             self._reader.dispose()
+        if self._pg is not None:
+            await self._pg.close()
