@@ -3,11 +3,17 @@ must decode every column type exactly as SQLAlchemy does on the writers' path.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
+from sqlalchemy import text
 
 from tests.integration import builders as b
 from tests.integration.builders import Db
+from thecloud.adapters.sql.pgread import APP_NAME
 from thecloud.domain.common import ListQuery
+from thecloud.domain.errors import InvalidInput
 
 
 async def both_paths(db: Db, repo: str, call: str, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -45,3 +51,62 @@ async def test_filters_with_none_counts_and_pages_match(db: Db) -> None:
     assert reader == writer == 7
     reader, writer = await both_paths(db, "auth_state", "generation")
     assert reader == writer
+
+
+async def test_nul_in_a_read_parameter_is_bad_input_on_both_paths(db: Db) -> None:
+    _, tenant = await b.seed_tenant(db.uow)
+    for read_only in (True, False):
+        async with db.uow(read_only=read_only) as w:
+            if db.backend == "sqlite":  # SQLite stores NUL; there is simply no such row
+                assert await w.secrets.find_one(tenant_id=tenant.id, name="a\x00b") is None
+                continue
+            with pytest.raises(InvalidInput, match="NUL"):
+                await w.secrets.find_one(tenant_id=tenant.id, name="a\x00b")
+
+
+async def test_a_pg_reader_whose_connection_died_reads_again_on_a_new_one(db: Db) -> None:
+    if db.backend != "postgres":
+        pytest.skip("PostgreSQL readers' own connections (pgread.py)")
+    owner, _ = await b.seed_tenant(db.uow)
+    async with db.uow(read_only=True) as w:  # leaves an idle reader connection behind
+        assert await w.users.get(owner.id) is not None
+    async with db.engine.connect() as conn:
+        killed = await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = :app AND datname = current_database()"
+            ),
+            {"app": APP_NAME},
+        )
+        assert killed.all(), "no reader connection to terminate"
+    for _ in range(3):  # the dead idle connection is noticed and the read retried
+        async with db.uow(read_only=True) as w:
+            assert await w.users.get(owner.id) is not None
+
+
+async def test_pg_readers_use_no_more_connections_than_their_pool(db: Db) -> None:
+    if db.backend != "postgres":
+        pytest.skip("PostgreSQL readers' own connections (pgread.py)")
+    owner, _ = await b.seed_tenant(db.uow)
+    gate = asyncio.Event()
+
+    async def read() -> None:
+        async with db.uow(read_only=True) as w:
+            assert await w.users.get(owner.id) is not None
+            await gate.wait()
+
+    readers = [asyncio.create_task(read()) for _ in range(40)]
+    await asyncio.sleep(0.5)
+    async with db.engine.connect() as conn:
+        opened = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE application_name = :app AND datname = current_database()"
+                ),
+                {"app": APP_NAME},
+            )
+        ).scalar_one()
+    gate.set()
+    await asyncio.gather(*readers)
+    assert 1 <= opened <= 16

@@ -12,7 +12,7 @@ from sqlalchemy.exc import StatementError
 
 from tests.integration import builders as b
 from tests.integration.builders import Db
-from thecloud.domain.common import ListQuery
+from thecloud.domain.common import ListQuery, PageRequest
 
 
 async def test_secret_bytes_round_trip_and_update(db: Db) -> None:
@@ -181,3 +181,26 @@ async def test_naive_datetime_is_refused(db: Db) -> None:
     async with db.uow() as w:
         with pytest.raises(StatementError, match="naive datetime"):
             await w.secrets.add(b.secret(t.id, created_at=datetime(2031, 1, 1)))  # noqa: DTZ001
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["reader", "writer"])
+async def test_pages_carry_the_total_of_the_whole_filtered_list(db: Db, read_only: bool) -> None:
+    _, t = await b.seed_tenant(db.uow)
+    _, other = await b.seed_tenant(db.uow)
+    mine = [b.secret(t.id, created_at=b.at(m)) for m in range(5)]
+    await b.add_all(db, "secrets", *mine, b.secret(other.id))
+
+    async def page(limit: int, offset: int, **filters: object) -> tuple[list[str], int]:
+        query = ListQuery(page=PageRequest(limit=limit, offset=offset), filters=filters)
+        async with db.uow(read_only=read_only) as w:
+            got = await w.secrets.list(query, t.id)
+        return [s.id for s in got.items], got.total
+
+    ids = [s.id for s in mine]
+    assert await page(2, 0) == (ids[:2], 5)
+    assert await page(2, 4) == (ids[4:], 5)
+    assert await page(2, 5) == ([], 5)  # past the end: the total still says how many
+    assert await page(10, 50) == ([], 5)
+    assert await page(10, 0, name=mine[3].name) == ([ids[3]], 1)
+    assert await page(10, 0, name="nothing-by-this-name") == ([], 0)
+    assert await page(10, 3, name="nothing-by-this-name") == ([], 0)

@@ -111,10 +111,15 @@ class SqlRepository(Generic[T]):
         since, until = query.since is not None, query.until is not None
         total_stmt, page_stmt = self._s.page(shape, since, until, query.newest_first)
         params.update(p_since=query.since, p_until=query.until)
-        total = int((await self._conn.execute(total_stmt, params)).scalar_one())
         params.update(p_limit=query.page.limit, p_offset=query.page.offset)
         rows = (await self._conn.execute(page_stmt, params)).all()
-        items = [self._load(r) for r in rows]
+        if rows:
+            total = int(rows[0][-1])
+        elif query.page.offset:
+            total = int((await self._conn.execute(total_stmt, params)).scalar_one())
+        else:
+            total = 0
+        items = [self._load(r[:-1]) for r in rows]
         return Page(items=items, total=total, limit=query.page.limit, offset=query.page.offset)
 
     async def page(self, where: ColumnElement[bool], query: ListQuery) -> Page[T]:

@@ -88,8 +88,8 @@ class PgReaderPool:
             raise BackendUnavailable("the metadata database is unreachable") from exc
         return conn
 
-    def release(self, conn: asyncpg.Connection) -> None:
-        if conn.is_closed() or conn.is_in_transaction() or len(self._idle) >= self._size:
+    def release(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
+        if broken or conn.is_closed() or conn.is_in_transaction() or len(self._idle) >= self._size:
             _drop(conn)
         else:
             self._idle.append((conn, asyncio.get_running_loop()))
@@ -104,6 +104,13 @@ class PgReaderPool:
                 await conn.close(timeout=5)
             else:
                 _drop(conn)
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The connection broke (class 08 connection exception, 57 operator intervention)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "")[:2] in ("08", "57")
+    return True
 
 
 def _drop(conn: asyncpg.Connection) -> None:
@@ -133,16 +140,29 @@ class PgReaderConnection:
         return await self._sa.execute(statement, parameters)
 
     async def _fetch(self, sql: str, args: list[Any]) -> list[Any]:
-        if self._raw is None:
-            self._raw = await self._pool.acquire()
-        try:
-            return await self._raw.fetch(sql, *args)  # type: ignore[no-any-return]
-        except asyncpg.PostgresError as exc:
-            if exc.sqlstate in BAD_TEXT:
-                raise InvalidInput(NUL_MESSAGE) from exc
-            raise BackendUnavailable(f"the metadata database failed a read: {exc}") from exc
-        except (OSError, asyncpg.InterfaceError) as exc:
-            raise BackendUnavailable(f"the metadata database failed a read: {exc}") from exc
+        """Run on this unit of work's connection; a read that meets a lost connection
+        (a server restart, an idle connection cut) is retried once on a new one."""
+        for attempt in (1, 2):
+            if self._raw is None:
+                self._raw = await self._pool.acquire()
+            try:
+                return await self._raw.fetch(sql, *args)  # type: ignore[no-any-return]
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate in BAD_TEXT:
+                    raise InvalidInput(NUL_MESSAGE) from exc
+                failure: Exception = exc
+            except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+                failure = exc
+            self._discard()
+            if attempt == 2 or not _connection_lost(failure):
+                break
+        raise BackendUnavailable(f"the metadata database failed a read: {failure}") from failure
+
+    def _discard(self) -> None:
+        """A connection that failed a read is not trusted again (it may be half-dead)."""
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            self._pool.release(raw, broken=True)
 
     @property
     def dialect(self) -> Dialect:
