@@ -12,6 +12,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
+from thecloud.adapters.sql.codegen import entity_loader
 from thecloud.adapters.sql.rows import Rows
 from thecloud.adapters.sql.statements import Statements, shape_of
 from thecloud.domain.common import ListQuery, Page
@@ -47,6 +48,7 @@ class SqlRepository(Generic[T]):
         self._conn = conn
         self._names = field_names(self.entity)  # type: ignore[arg-type]
         self._plain = type(self).decode is SqlRepository.decode
+        self._fast = entity_loader(self.entity) if self._plain else None  # type: ignore[arg-type]
         self._s = self._statements.get(type(self)) or self._prepare()
 
     def _prepare(self) -> Statements:
@@ -62,8 +64,8 @@ class SqlRepository(Generic[T]):
         return self.entity(**row)
 
     def _load(self, row: Sequence[Any]) -> T:
-        if self._plain:
-            return self.entity(*row)
+        if self._fast is not None:
+            return self._fast(row)  # type: ignore[no-any-return]
         return self.decode(dict(zip(self._names, row, strict=True)))
 
     def _select(self) -> Select[Any]:
@@ -119,7 +121,10 @@ class SqlRepository(Generic[T]):
             total = int((await self._conn.execute(total_stmt, params)).scalar_one())
         else:
             total = 0
-        items = [self._load(r[:-1]) for r in rows]
+        if self._fast is not None:  # reads the fields by position; the total is past them
+            items = [self._fast(r) for r in rows]
+        else:
+            items = [self._load(r[:-1]) for r in rows]
         return Page(items=items, total=total, limit=query.page.limit, offset=query.page.offset)
 
     async def page(self, where: ColumnElement[bool], query: ListQuery) -> Page[T]:

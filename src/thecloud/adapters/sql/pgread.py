@@ -26,9 +26,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
+from thecloud.adapters.sql.codegen import Convert
 from thecloud.adapters.sql.engine import BAD_TEXT, NUL_MESSAGE
 from thecloud.adapters.sql.notify import asyncpg_dsn
-from thecloud.adapters.sql.rawread import RAW, Convert, Plan, RawRows, plan
+from thecloud.adapters.sql.rawread import RAW, Plan, RawRows, plan
 from thecloud.adapters.sql.rows import Rows
 from thecloud.domain.errors import BackendUnavailable, InvalidInput
 

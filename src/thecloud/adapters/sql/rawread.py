@@ -19,11 +19,11 @@ from sqlalchemy import JSON, Boolean
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 
+from thecloud.adapters.sql.codegen import Convert, row_converter
 from thecloud.adapters.sql.types import UtcDateTime, sqlite_utc
 
 RAW = "thecloud_raw"
 _SIMPLE = (str, int, type(None))
-Convert = Callable[[Any], Any] | None
 Accepts = Callable[[Any], bool]
 
 
@@ -54,6 +54,7 @@ class Plan:
     literals: dict[str, Any]
     converters: tuple[Convert, ...]
     accepts: Accepts
+    rows: Callable[[Sequence[Any]], list[Any]] | None
 
     def arguments(self, params: dict[str, Any] | None) -> list[Any] | None:
         """Positional values, or None when one needs SQLAlchemy's bind processing."""
@@ -61,17 +62,8 @@ class Plan:
         values = [given[n] if n in given else self.literals[n] for n in self.names]
         return values if all(self.accepts(v) for v in values) else None
 
-    def convert(self, rows: list[Any]) -> list[Any]:
-        todo = [(i, c) for i, c in enumerate(self.converters) if c is not None]
-        if not todo:
-            return rows
-        out = []
-        for row in rows:
-            values = list(row)
-            for i, convert in todo:
-                values[i] = convert(values[i])
-            out.append(values)
-        return out
+    def convert(self, rows: Sequence[Any]) -> Sequence[Any]:
+        return rows if self.rows is None else self.rows(rows)
 
 
 def plan(
@@ -87,7 +79,7 @@ def plan(
     literals = {n: compiled.binds[n].value for n in names if not compiled.binds[n].required}
     types = [column.type for column in statement.selected_columns]
     converters = tuple(converter(t) for t in types)
-    return Plan(str(compiled), names, literals, converters, accepts)
+    return Plan(str(compiled), names, literals, converters, accepts, row_converter(converters))
 
 
 class RawRows:

@@ -48,10 +48,9 @@ def sa_secret(s: ServiceAccountSecret) -> dict[str, Any]:
 
 
 def secret(s: Secret, value: str | None = None) -> dict[str, Any]:
-    return {
-        **public(s, hide=("ciphertext", "nonce")),
-        "value": value if value is not None else REDACTED,
-    }
+    shaped = public(s, hide=("ciphertext", "nonce"))
+    shaped["value"] = value if value is not None else REDACTED
+    return shaped
 
 
 def quota(q: QuotaLine) -> dict[str, Any]:
