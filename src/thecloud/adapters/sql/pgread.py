@@ -9,8 +9,8 @@ statements (see rawread.py) on it. Any other statement, or a parameter that woul
 SQLAlchemy's bind processing, goes through an ordinary SQLAlchemy connection opened for
 that unit of work only.
 
-asyncpg already returns what the column types promise: timezone-aware UTC datetimes,
-booleans, bytes; JSON is decoded by a codec set on each connection.
+asyncpg already returns what the column types promise for booleans and bytes; codecs set
+on each connection decode JSON, and timestamps (as timezone-aware UTC datetimes).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ from thecloud.adapters.sql.rows import Rows
 from thecloud.domain.errors import BackendUnavailable, InvalidInput
 
 APP_NAME = "thecloud-reader"
+# Timestamps travel as ISO 8601 text in UTC: `datetime.fromisoformat` (C) reads a list's
+# hundreds of them in a third of the time asyncpg's binary decoder takes.
+_SESSION = {"application_name": APP_NAME, "timezone": "UTC", "datestyle": "ISO, YMD"}
 _PLAIN = (str, int, float, bool, bytes, type(None))
 
 
@@ -81,9 +84,16 @@ class PgReaderPool:
                 return conn
             _drop(conn)
         try:
-            conn = await asyncpg.connect(self._dsn, server_settings={"application_name": APP_NAME})
+            conn = await asyncpg.connect(self._dsn, server_settings=_SESSION)
             await conn.set_type_codec(
                 "json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+            )
+            await conn.set_type_codec(
+                "timestamptz",
+                encoder=datetime.isoformat,
+                decoder=datetime.fromisoformat,
+                schema="pg_catalog",
+                format="text",
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise BackendUnavailable("the metadata database is unreachable") from exc
