@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from thecloud.config import Settings
 from thecloud.ports.access import AccessWatch
 from thecloud.ports.clock import Clock
+from thecloud.ports.compute import ContainerRuntime
 from thecloud.ports.crypto import KeyHasher, PasswordHasher, SecretCipher, TokenCodec
 from thecloud.ports.uow import UnitOfWorkFactory
 from thecloud.services.activity import ActivityService, EventBus
 from thecloud.services.api_keys import ApiKeyService
 from thecloud.services.auth import AuthService, AuthSettings
 from thecloud.services.base import Kernel
+from thecloud.services.compute_worker import ComputeWorker
 from thecloud.services.iam import IamService
 from thecloud.services.idempotency import IdempotencyService
+from thecloud.services.images import ImageService
+from thecloud.services.instances import InstanceService
 from thecloud.services.rbac import RbacService
 from thecloud.services.recording import Recorder
 from thecloud.services.secrets import SecretService
@@ -41,9 +47,14 @@ class Container:
     secrets: SecretService
     activity: ActivityService
     idempotency: IdempotencyService
+    images: ImageService
+    instances: InstanceService
+    worker: ComputeWorker
+    runtime: ContainerRuntime
     kernel: Kernel | None = None
     engine: Any = None
     watch: AccessWatch | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Bring stored reference data (built-in roles) in line with the code."""
@@ -51,13 +62,22 @@ class Container:
 
         assert self.kernel is not None  # noqa: S101
         await sync_builtin_roles(self.kernel)
+        await self.images.sync_catalog()
 
     async def open(self) -> None:
-        """Start what each server process keeps running (the access watch, if any)."""
+        """Start what each server process keeps running: the access watch, if any, and
+        the compute worker (unless THECLOUD_COMPUTE_WORKER=false)."""
         if self.watch is not None:
             await self.watch.open()
+        if self.settings.compute_worker:
+            self._tasks.append(asyncio.create_task(self.worker.run(), name="compute-worker"))
 
     async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
         if self.watch is not None:
             await self.watch.close()
         if self.engine is not None:
@@ -77,6 +97,7 @@ class Adapters:
     tokens: TokenCodec
     engine: Any = None
     watch: AccessWatch | None = None
+    runtime: ContainerRuntime | None = None
 
 
 def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
@@ -87,6 +108,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         HmacKeyHasher,
         JwtCodec,
     )
+    from thecloud.adapters.docker.runtime import DockerRuntime
     from thecloud.adapters.sql.engine import create_engine, is_sqlite
     from thecloud.adapters.sql.notify import PgAccessWatch
     from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
@@ -107,6 +129,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         tokens=JwtCodec(master),
         engine=engine,
         watch=watch,
+        runtime=DockerRuntime(),
     )
 
 
@@ -122,6 +145,12 @@ def bootstrap(
         settings.jwt_ttl_seconds, settings.login_max_failures, settings.login_lockout_seconds
     )
     auth = AuthService(kernel, a.passwords, a.hasher, a.tokens, setup, auth_settings, a.watch)
+    quotas = QuotaService(kernel)
+    runtime = a.runtime
+    if runtime is None:
+        raise ValueError("bootstrap needs a container runtime (Adapters.runtime)")
+    instances = InstanceService(kernel, quotas, runtime)
+    worker = ComputeWorker(kernel, runtime, quotas, instances.wake, settings.installation)
     return Container(
         settings=settings,
         uow=a.uow,
@@ -130,7 +159,7 @@ def bootstrap(
         auth=auth,
         api_keys=ApiKeyService(kernel, auth),
         tenants=TenantService(kernel, setup),
-        quotas=QuotaService(kernel),
+        quotas=quotas,
         rbac=RbacService(kernel, setup),
         iam=IamService(kernel),
         service_accounts=ServiceAccountService(
@@ -139,6 +168,10 @@ def bootstrap(
         secrets=SecretService(kernel, a.cipher),
         activity=ActivityService(kernel, bus),
         idempotency=IdempotencyService(kernel, settings.idempotency_ttl_hours, a.cipher),
+        images=ImageService(kernel),
+        instances=instances,
+        worker=worker,
+        runtime=runtime,
         kernel=kernel,
         engine=a.engine,
         watch=a.watch,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     idempotency_ttl_hours: int = 24
     cors_origins: list[str] = Field(default_factory=list)
+    compute_worker: bool = True  # run the compute worker in each server process
+    installation_id: str = ""  # labels this platform's containers; default: from the database
 
     @property
     def production(self) -> bool:
@@ -45,6 +48,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'thecloud.db').resolve()}"
+
+    @property
+    def installation(self) -> str:
+        """Tells this platform's containers from another's on a shared engine."""
+        if self.installation_id:
+            return self.installation_id
+        return hashlib.sha256(self.effective_database_url.encode()).hexdigest()[:16]
 
     @property
     def master_key_path(self) -> Path:

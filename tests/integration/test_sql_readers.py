@@ -64,9 +64,8 @@ async def test_nul_in_a_read_parameter_is_bad_input_on_both_paths(db: Db) -> Non
                 await w.secrets.find_one(tenant_id=tenant.id, name="a\x00b")
 
 
+@pytest.mark.parametrize("backend", ["postgres"])  # PostgreSQL readers' own connections
 async def test_a_pg_reader_whose_connection_died_reads_again_on_a_new_one(db: Db) -> None:
-    if db.backend != "postgres":
-        pytest.skip("PostgreSQL readers' own connections (pgread.py)")
     owner, _ = await b.seed_tenant(db.uow)
     async with db.uow(read_only=True) as w:  # leaves an idle reader connection behind
         assert await w.users.get(owner.id) is not None
@@ -84,9 +83,8 @@ async def test_a_pg_reader_whose_connection_died_reads_again_on_a_new_one(db: Db
             assert await w.users.get(owner.id) is not None
 
 
+@pytest.mark.parametrize("backend", ["postgres"])  # PostgreSQL readers' own connections
 async def test_pg_readers_use_no_more_connections_than_their_pool(db: Db) -> None:
-    if db.backend != "postgres":
-        pytest.skip("PostgreSQL readers' own connections (pgread.py)")
     owner, _ = await b.seed_tenant(db.uow)
     gate = asyncio.Event()
 

@@ -17,6 +17,7 @@ from thecloud.adapters.memory import (
     MemoryStore,
     MemoryUnitOfWorkFactory,
 )
+from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.bootstrap import Adapters, Container, bootstrap
 from thecloud.config import Settings
 from thecloud.domain.audit import Event
@@ -27,6 +28,7 @@ from thecloud.services.activity import EventBus
 from thecloud.services.auth import Registration
 
 MASTER_KEY = bytes(range(32))
+BUSYBOX_REF = "thecloud/busybox:1.35.0"
 SOURCE_IP = "203.0.113.7"
 
 
@@ -48,6 +50,7 @@ def memory_adapters(
         hasher=HmacKeyHasher(MASTER_KEY),
         cipher=AesGcmCipher(MASTER_KEY),
         tokens=FakeTokenCodec(clock),
+        runtime=MemoryRuntime(images=(BUSYBOX_REF,)),
     )
 
 
@@ -60,6 +63,7 @@ def unit_settings() -> Settings:
         login_max_failures=5,
         login_lockout_seconds=900,
         idempotency_ttl_hours=24,
+        compute_worker=False,  # tests drive the worker by hand (cloud.worker.step/heal)
     )
 
 

@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 
 from thecloud.domain.audit import AuditRecord, Event
 from thecloud.domain.common import ListQuery, Page
+from thecloud.domain.compute import Image, Instance
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.idempotency import IdempotencyRecord
 from thecloud.domain.identity import (
@@ -97,6 +98,27 @@ class QuotaRepository(Protocol):
 class SecretRepository(Repository[Secret], Protocol):
     async def touch(self, ident: str, when: datetime) -> None:
         """Set last_accessed_at only (a read must not rewrite the ciphertext)."""
+        ...
+
+
+class ImageRepository(Repository[Image], Protocol):
+    async def visible(self, tenant_id: str, query: ListQuery) -> Page[Image]:
+        """The platform catalog plus this tenant's own images."""
+        ...
+
+    async def by_name(self, tenant_id: str, name: str) -> Image | None:
+        """The tenant's own image of that name, else the catalog's."""
+        ...
+
+
+class InstanceRepository(Repository[Instance], Protocol):
+    async def swap(self, item: Instance, expected_version: int) -> bool:
+        """Replace the row only if its stored version is `expected_version` (optimistic
+        locking); False when another writer got there first."""
+        ...
+
+    async def live(self, statuses: Sequence[str] = ()) -> list[Instance]:
+        """Every tenant's instances not yet DELETED, optionally only in these statuses."""
         ...
 
 

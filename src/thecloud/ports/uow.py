@@ -14,6 +14,8 @@ from thecloud.ports.repositories import (
     BindingRepository,
     EventRepository,
     IdempotencyRepository,
+    ImageRepository,
+    InstanceRepository,
     LoginFailureRepository,
     PolicyRepository,
     QuotaRepository,
@@ -61,6 +63,10 @@ class UnitOfWork(Protocol):
     def login_failures(self) -> LoginFailureRepository: ...
     @property
     def auth_state(self) -> AuthStateRepository: ...
+    @property
+    def images(self) -> ImageRepository: ...
+    @property
+    def instances(self) -> InstanceRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

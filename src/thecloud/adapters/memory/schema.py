@@ -53,6 +53,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("quotas", key="", parents=(_TENANT,)),  # keyed by (tenant_id, resource)
         TableSpec("idempotency_keys", key="key"),
         TableSpec("login_failures", key="email"),
+        TableSpec("images", parents=(_TENANT,)),
+        TableSpec("instances", parents=(_TENANT,)),  # live names: MemoryInstances._clashes
     )
 }
 

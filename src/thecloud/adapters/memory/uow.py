@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
+from thecloud.adapters.memory import compute
 from thecloud.adapters.memory import repositories as r
 from thecloud.adapters.memory.store import MemoryState, MemoryStore
 from thecloud.domain.audit import Event
@@ -55,6 +56,8 @@ class MemoryUnitOfWork:
         self.idempotency: p.IdempotencyRepository = r.MemoryIdempotency(state)
         self.login_failures: p.LoginFailureRepository = r.MemoryLoginFailures(state)
         self.auth_state: p.AuthStateRepository = r.MemoryAuthState(state)
+        self.images: p.ImageRepository = compute.MemoryImages(state)
+        self.instances: p.InstanceRepository = compute.MemoryInstances(state)
 
     async def __aexit__(
         self,

@@ -10,6 +10,7 @@ from types import TracebackType
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from thecloud.adapters.sql import compute as compute
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool
@@ -145,6 +146,14 @@ class SqlUnitOfWork:
     @cached_property
     def auth_state(self) -> p.AuthStateRepository:
         return r.SqlAuthState(self._c, self._bumped)
+
+    @cached_property
+    def images(self) -> p.ImageRepository:
+        return compute.SqlImages(self._c)
+
+    @cached_property
+    def instances(self) -> p.InstanceRepository:
+        return compute.SqlInstances(self._c)
 
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation

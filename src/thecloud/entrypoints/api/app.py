@@ -19,11 +19,20 @@ from thecloud.entrypoints.api.middleware import (
     RateLimitMiddleware,
     RequestIdMiddleware,
 )
-from thecloud.entrypoints.api.routes import activity, auth, health, iam, rbac, secrets, tenants
+from thecloud.entrypoints.api.routes import (
+    activity,
+    auth,
+    compute,
+    health,
+    iam,
+    rbac,
+    secrets,
+    tenants,
+)
 
 # Routes are matched in order, at about a microsecond each: data-plane routers (called on
 # every request of a workload) come before identity and administration.
-ROUTERS = (health, secrets, auth, tenants, rbac, iam, activity)
+ROUTERS = (health, compute, secrets, auth, tenants, rbac, iam, activity)
 
 DESCRIPTION = """The Cloud's control-plane API.
 

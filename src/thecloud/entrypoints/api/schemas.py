@@ -112,3 +112,14 @@ class CreateSecretRequest(Body):
 class UpdateSecretRequest(Body):
     value: str | None = Field(default=None, min_length=1, max_length=65536)
     description: str | None = Field(default=None, max_length=1000)
+
+
+class LaunchInstanceRequest(Body):
+    name: str = Field(min_length=1, max_length=63)
+    image: str = Field(min_length=1, max_length=200)
+    instance_type: str = Field(default="", max_length=50)
+    ports: str = Field(default="", max_length=1000, description='e.g. "8080:80,0:22" (0 = any)')
+    env: list[str] = Field(default_factory=list, max_length=200, description='["NAME=value"]')
+    cmd: list[str] = Field(default_factory=list, max_length=200, description="the command")
+    labels: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, str] = Field(default_factory=dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from thecloud.domain.audit import AuditRecord, Event
+from thecloud.domain.compute import Image, Instance, InstanceType
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.identity import ApiKey, ServiceAccount, ServiceAccountSecret, Tenant, User
 from thecloud.domain.policy import policy_to_dict
@@ -12,6 +13,7 @@ from thecloud.domain.quotas import QuotaLine
 from thecloud.domain.rbac import Role, RoleBinding
 from thecloud.domain.secrets import REDACTED, Secret
 from thecloud.entrypoints.api.envelope import public
+from thecloud.ports.compute import LogLine
 
 
 def user(u: User) -> dict[str, Any]:
@@ -67,3 +69,22 @@ def event(e: Event) -> dict[str, Any]:
 
 def public_attachment(a: PolicyAttachment) -> dict[str, Any]:
     return public(a)
+
+
+def instance(i: Instance) -> dict[str, Any]:
+    shaped = public(i)
+    shaped["ports"] = [str(p) for p in i.ports]
+    shaped["host_ports"] = [str(p) for p in i.host_ports]
+    return shaped
+
+
+def image(i: Image) -> dict[str, Any]:
+    return public(i)
+
+
+def instance_type(t: InstanceType) -> dict[str, Any]:
+    return public(t)
+
+
+def log_line(line: LogLine) -> dict[str, Any]:
+    return {"at": line.at, "stream": line.stream, "text": line.text}

@@ -1,0 +1,236 @@
+"""The compute worker: drives instances to the state the API recorded, heals, reconciles.
+
+It acts idempotently (a container's name is derived from its instance id, so a repeated
+create finds the first one) and writes results with optimistic locking, so it is safe to
+run in every server process and to kill at any point: the next pass picks up where the
+last one stopped. Every change it makes is an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+from thecloud.domain.audit import Event
+from thecloud.domain.common import new_id
+from thecloud.domain.compute import PENDING, Instance, InstanceStatus
+from thecloud.domain.errors import BackendUnavailable, CloudError
+from thecloud.ports.compute import (
+    LABEL_INSTANCE,
+    LABEL_MANAGED,
+    LABEL_TENANT,
+    ContainerRuntime,
+    ContainerSpec,
+    ContainerState,
+    ContainerStatus,
+)
+from thecloud.services.base import Kernel
+from thecloud.services.instances import usage
+from thecloud.services.tenancy import QuotaService
+
+S = InstanceStatus
+SYSTEM = "system"
+MAX_BACKOFF = 60.0
+log = logging.getLogger(__name__)
+
+
+def container_name(instance_id: str) -> str:
+    return f"thecloud-{instance_id}"
+
+
+def spec_of(i: Instance, installation: str) -> ContainerSpec:
+    """`installation` tells this platform's containers from another one's on a shared engine."""
+    return ContainerSpec(
+        name=container_name(i.id),
+        image=i.image_ref,
+        labels={LABEL_INSTANCE: i.id, LABEL_TENANT: i.tenant_id, LABEL_MANAGED: installation},
+        nano_cpus=i.vcpus * 1_000_000_000,
+        memory_bytes=i.memory_mb * 1024 * 1024,
+        env=i.env,
+        command=i.cmd,
+        ports=i.ports,
+    )
+
+
+class ComputeWorker:
+    def __init__(
+        self,
+        kernel: Kernel,
+        runtime: ContainerRuntime,
+        quotas: QuotaService,
+        wake: asyncio.Event,
+        installation: str,
+        *,
+        heal_seconds: float = 5.0,
+        concurrency: int = 16,
+    ) -> None:
+        self._uow, self._clock, self._runtime = kernel.uow, kernel.clock, runtime
+        self._quotas, self._wake, self._heal_seconds = quotas, wake, heal_seconds
+        self._installation = installation
+        self._busy: set[str] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def run(self) -> None:
+        """Forever: handle pending instances when woken (or every few seconds), heal and
+        reconcile every `heal_seconds`."""
+        loop = asyncio.get_running_loop()
+        next_heal = 0.0
+        while True:
+            self._wake.clear()
+            with contextlib.suppress(Exception):
+                await self.step()
+            if loop.time() >= next_heal:
+                with contextlib.suppress(Exception):
+                    await self.heal()
+                next_heal = loop.time() + self._heal_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def step(self) -> int:
+        """Work on every instance with a pending request; the number handled."""
+        async with self._uow(read_only=True) as uow:
+            pending = [
+                i for i in await uow.instances.live(sorted(PENDING)) if i.id not in self._busy
+            ]
+        await asyncio.gather(*(self._guarded(i) for i in pending))
+        return len(pending)
+
+    async def _guarded(self, i: Instance) -> None:
+        self._busy.add(i.id)
+        try:
+            async with self._slots:
+                await self._advance(i)
+        except Exception:
+            log.exception("compute worker: instance %s", i.id)
+        finally:
+            self._busy.discard(i.id)
+
+    async def _advance(self, i: Instance) -> None:
+        try:
+            outcome = await self._act(i)
+        except BackendUnavailable as exc:
+            if await self._engine_down():
+                log.warning("compute worker: engine unavailable (%s); will retry", exc)
+                return
+            outcome = self._failed(i, str(exc))
+        except CloudError as exc:
+            outcome = self._failed(i, str(exc))
+        await self._commit(i, outcome)
+
+    async def _engine_down(self) -> bool:
+        try:
+            await self._runtime.ping()
+        except BackendUnavailable:
+            return True
+        return False
+
+    async def _act(self, i: Instance) -> Instance:
+        if i.status == S.STARTING:
+            return self._running(i, await self._start(i))
+        if i.status == S.REBOOTING:
+            return self._running(
+                i, await self._runtime.restart(i.container_id or container_name(i.id))
+            )
+        if i.status == S.STOPPING:
+            await self._runtime.stop(i.container_id or container_name(i.id))
+            return self._moved(i, S.STOPPED, "stopped")
+        await self._runtime.remove(i.container_id or container_name(i.id))
+        return replace(self._moved(i, S.DELETED, "terminated"), deleted_at=self._clock.now())
+
+    async def _start(self, i: Instance) -> ContainerState:
+        if await self._runtime.image(i.image_ref) is None:
+            raise CloudError(
+                f"image {i.image_ref} is not on this host; an operator runs "
+                f"`thecloud images build {i.image}`"
+            )
+        created = await self._runtime.create(spec_of(i, self._installation))
+        return await self._runtime.start(created.id)
+
+    def _running(self, i: Instance, state: ContainerState) -> Instance:
+        moved = self._moved(i, S.RUNNING, "running")
+        return replace(
+            moved,
+            container_id=state.id,
+            host_ports=state.ports,
+            started_at=state.started_at or self._clock.now(),
+        )
+
+    def _moved(self, i: Instance, status: InstanceStatus, reason: str) -> Instance:
+        return replace(
+            i,
+            status=status,
+            status_reason=reason,
+            updated_at=self._clock.now(),
+            version=i.version + 1,
+        )
+
+    def _failed(self, i: Instance, reason: str) -> Instance:
+        return self._moved(i, S.ERROR, reason)
+
+    async def _commit(self, before: Instance, after: Instance) -> None:
+        """Write the outcome unless the row changed meanwhile (the next pass sees the new
+        request); a terminated instance gives its quota back in the same transaction."""
+        async with self._uow() as uow:
+            if not await uow.instances.swap(after, before.version):
+                return
+            if after.status == S.DELETED:
+                await self._quotas.release(uow, after.tenant_id, usage(after))
+            await uow.emit(self._event(after, before.status))
+            await uow.commit()
+
+    def _event(self, i: Instance, was: InstanceStatus) -> Event:
+        data: dict[str, object] = {"name": i.name, "from": str(was), "to": str(i.status)}
+        if i.status_reason:
+            data["reason"] = i.status_reason
+        return Event(
+            id=new_id(),
+            tenant_id=i.tenant_id,
+            type=f"instance.{str(i.status).lower()}",
+            resource_type="instance",
+            resource_id=i.id,
+            actor_id=SYSTEM,
+            created_at=self._clock.now(),
+            data=data,
+        )
+
+    async def heal(self) -> None:
+        """Restart dead RUNNING instances and failed ones (with backoff); remove containers
+        that belong to no live instance; adopt containers a crash left unrecorded."""
+        mine = await self._runtime.list({LABEL_MANAGED: self._installation})
+        containers = {c.labels.get(LABEL_INSTANCE, ""): c for c in mine}
+        async with self._uow(read_only=True) as uow:
+            live = {i.id: i for i in await uow.instances.live()}
+        for ident, container in containers.items():
+            if ident not in live:
+                await self._runtime.remove(container.id)
+        for i in live.values():
+            if i.id not in self._busy:
+                await self._check(i, containers.get(i.id))
+
+    async def _check(self, i: Instance, c: ContainerState | None) -> None:
+        alive = c is not None and c.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
+        if i.status == S.RUNNING and not alive:
+            await self._commit(i, self._failed(i, _death(c)))
+        elif i.status == S.ERROR and self._backed_off(i):
+            await self._commit(i, self._retry(i, f"retrying after: {i.status_reason}"))
+        elif i.status == S.STOPPED and c is not None and c.status == ContainerStatus.RUNNING:
+            await self._runtime.stop(c.id)
+
+    def _retry(self, i: Instance, reason: str) -> Instance:
+        moved = self._moved(i, S.STARTING, reason)
+        return replace(moved, restart_count=i.restart_count + 1)
+
+    def _backed_off(self, i: Instance) -> bool:
+        wait = min(2.0 ** min(i.restart_count, 10), MAX_BACKOFF)
+        return self._clock.now() - i.updated_at >= timedelta(seconds=wait)
+
+
+def _death(c: ContainerState | None) -> str:
+    if c is None:
+        return "the container disappeared"
+    if c.oom_killed:
+        return "the container was killed for exceeding its memory limit"
+    return f"the container {c.status} (exit code {c.exit_code})"

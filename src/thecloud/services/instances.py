@@ -1,0 +1,198 @@
+"""Instances: launch and lifecycle requests. The API records intent; the compute worker
+(services/compute_worker.py) drives the container runtime to it."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.compute import (
+    DEFAULT_INSTANCE_TYPE,
+    INSTANCE_TYPES,
+    Image,
+    ImageStatus,
+    Instance,
+    InstanceStatus,
+    InstanceType,
+    parse_ports,
+    validate_env,
+    validate_instance_name,
+    validate_labels,
+)
+from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.identity import Principal
+from thecloud.domain.quotas import QuotaResource
+from thecloud.ports.compute import ContainerRuntime, LogLine
+from thecloud.ports.uow import UnitOfWork
+from thecloud.services.base import Kernel, Service
+from thecloud.services.tenancy import QuotaService
+
+S = InstanceStatus
+# Which states each request may start from, and the state it puts the instance in.
+_REQUESTS: dict[str, tuple[frozenset[InstanceStatus], InstanceStatus]] = {
+    "stop": (frozenset({S.RUNNING, S.STARTING, S.REBOOTING, S.ERROR}), S.STOPPING),
+    "start": (frozenset({S.STOPPED, S.STOPPING, S.ERROR}), S.STARTING),
+    "reboot": (frozenset({S.RUNNING}), S.REBOOTING),
+    "terminate": (frozenset(set(S) - {S.DELETED, S.DELETING}), S.DELETING),
+}
+# A request that finds the instance already where it would put it is answered as is.
+_ALREADY: dict[str, frozenset[InstanceStatus]] = {
+    "stop": frozenset({S.STOPPED, S.STOPPING}),
+    "start": frozenset({S.RUNNING, S.STARTING}),
+    "reboot": frozenset({S.REBOOTING}),
+    "terminate": frozenset({S.DELETING}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchRequest:
+    name: str
+    image: str
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    ports: str = ""
+    env: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    labels: Mapping[str, str] | None = None
+    metadata: Mapping[str, str] | None = None
+
+
+def instance_type(name: str) -> InstanceType:
+    for t in INSTANCE_TYPES:
+        if t.id == name:
+            return t
+    known = ", ".join(t.id for t in INSTANCE_TYPES)
+    raise InvalidInput(f"unknown instance type {name!r}; choose one of: {known}")
+
+
+def usage(i: Instance) -> dict[QuotaResource, int]:
+    return {
+        QuotaResource.INSTANCES: 1,
+        QuotaResource.VCPUS: i.vcpus,
+        QuotaResource.MEMORY_MB: i.memory_mb,
+    }
+
+
+class InstanceService(Service):
+    def __init__(self, kernel: Kernel, quotas: QuotaService, runtime: ContainerRuntime) -> None:
+        super().__init__(kernel)
+        self._quotas, self._runtime = quotas, runtime
+        self.wake = asyncio.Event()  # set when there is work for the compute worker
+
+    async def launch(self, p: Principal, req: LaunchRequest) -> Instance:
+        validate_instance_name(req.name)
+        self.allow(p, "instance:launch", "instance", name=req.name)
+        kind = instance_type(req.instance_type or DEFAULT_INSTANCE_TYPE)
+        instance = self._new(p, req, kind)
+        async with self._uow() as uow:
+            image = await uow.images.by_name(p.tenant_id, req.image)
+            instance = replace(instance, image_ref=self._resolved(req.image, image))
+            if await uow.instances.find_one(tenant_id=p.tenant_id, name=req.name, deleted_at=None):
+                raise Conflict(f"an instance named {req.name!r} already exists")
+            await self._quotas.reserve(uow, p.tenant_id, usage(instance))
+            await uow.instances.add(instance)
+            await self._record(
+                uow, p, "instance:launch", "instance", instance.id, _summary(instance)
+            )
+            await uow.commit()
+        self.wake.set()
+        return instance
+
+    @staticmethod
+    def _resolved(name: str, image: Image | None) -> str:
+        if image is None:
+            raise InvalidInput(f"unknown image {name!r}; `GET /images` lists the catalog")
+        if image.status != ImageStatus.AVAILABLE or not image.reference:
+            raise Conflict(
+                f"image {name!r} is not built on this host yet; an operator runs "
+                f"`thecloud images build {image.alias_of or name}`"
+            )
+        return image.reference
+
+    def _new(self, p: Principal, req: LaunchRequest, kind: InstanceType) -> Instance:
+        now = self._clock.now()
+        return Instance(
+            id=new_id(),
+            tenant_id=p.tenant_id,
+            name=req.name,
+            image=req.image,
+            image_ref="",
+            instance_type=kind.id,
+            vcpus=kind.vcpus,
+            memory_mb=kind.memory_mb,
+            status=S.STARTING,
+            ports=parse_ports(req.ports),
+            env=validate_env(tuple(req.env)),
+            cmd=tuple(req.cmd),
+            labels=dict(validate_labels(req.labels or {})),
+            metadata=dict(validate_labels(req.metadata or {}, "metadata")),
+            created_by=p.id,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def list(self, p: Principal, query: ListQuery) -> Page[Instance]:
+        self.allow(p, "instance:read", "instance")
+        async with self._uow(read_only=True) as uow:
+            if "status" not in query.filters:
+                query = replace(query, filters={**query.filters, "deleted_at": None})
+            return await uow.instances.list(query, p.tenant_id)
+
+    async def get(self, p: Principal, ident: str) -> Instance:
+        async with self._uow(read_only=True) as uow:
+            found = await self._find(uow, p, ident)
+        self.allow(p, "instance:read", "instance", found.id, found.name)
+        return found
+
+    async def _find(self, uow: UnitOfWork, p: Principal, ident: str) -> Instance:
+        found = await uow.instances.get(ident, p.tenant_id)
+        found = found or await uow.instances.find_one(
+            tenant_id=p.tenant_id, name=ident, deleted_at=None
+        )
+        if found is None:
+            raise not_found("instance", ident)
+        return found
+
+    async def request(self, p: Principal, ident: str, what: str) -> Instance:
+        """stop, start, reboot or terminate: record the new desired state for the worker."""
+        allowed, target = _REQUESTS[what]
+        action = "instance:terminate" if what == "terminate" else "instance:update"
+        async with self._uow() as uow:
+            found = await self._find(uow, p, ident)
+            self.allow(p, action, "instance", found.id, found.name)
+            if found.status in _ALREADY[what]:
+                return found
+            if found.status not in allowed:
+                raise Conflict(f"cannot {what} instance {found.name} while it is {found.status}")
+            changed = self._moved(found, target, f"{what} requested")
+            if not await uow.instances.swap(changed, found.version):
+                raise Conflict(f"instance {found.name} changed meanwhile; retry the {what}")
+            await self._record(
+                uow, p, f"instance:{what}", "instance", found.id, {"name": found.name}
+            )
+            await uow.commit()
+        self.wake.set()
+        return changed
+
+    def _moved(self, i: Instance, status: InstanceStatus, reason: str) -> Instance:
+        now = self._clock.now()
+        return replace(
+            i, status=status, status_reason=reason, updated_at=now, version=i.version + 1
+        )
+
+    async def logs(
+        self, p: Principal, ident: str, tail: int | None, since: datetime | None
+    ) -> builtins.list[LogLine]:
+        found = await self.get(p, ident)
+        if not found.container_id or found.status == S.DELETED:
+            return []
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # a time without an offset is UTC
+        return await self._runtime.logs(found.container_id, tail, since)
+
+
+def _summary(i: Instance) -> dict[str, object]:
+    return {"name": i.name, "image": i.image, "instance_type": i.instance_type}
