@@ -11,9 +11,12 @@ from thecloud.sdk.errors import (
     ForbiddenError,
     NotFoundError,
     RateLimitedError,
+    ResourceFailedError,
     ServerError,
     UnauthorizedError,
     ValidationError,
+    WaitError,
+    WaitTimeoutError,
 )
 
 __all__ = [
@@ -27,7 +30,10 @@ __all__ = [
     "NotFoundError",
     "Page",
     "RateLimitedError",
+    "ResourceFailedError",
     "ServerError",
     "UnauthorizedError",
     "ValidationError",
+    "WaitError",
+    "WaitTimeoutError",
 ]

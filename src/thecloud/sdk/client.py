@@ -26,6 +26,8 @@ from thecloud.sdk._core import (
     retry_delay,
     stream_timeout,
 )
+from thecloud.sdk._wait import Poll
+from thecloud.sdk.errors import NotFoundError
 from thecloud.sdk.resources import Resources
 
 
@@ -85,6 +87,16 @@ class SyncExecutor:
         except httpx.TransportError as exc:
             raise connection_error(exc, self._opts) from exc
 
+    def wait(self, poll: Poll) -> JSON:
+        while True:
+            try:
+                current = self.one(poll.call)
+            except NotFoundError as exc:
+                current = poll.vanished(exc)
+            if poll.settled(current):
+                return current
+            time.sleep(poll.pause())
+
 
 class AsyncExecutor:
     """Sends calls with an httpx.AsyncClient, retrying 429/503 as Retry-After says (bounded)."""
@@ -138,6 +150,16 @@ class AsyncExecutor:
                         yield message
         except httpx.TransportError as exc:
             raise connection_error(exc, self._opts) from exc
+
+    async def wait(self, poll: Poll) -> JSON:
+        while True:
+            try:
+                current = await self.one(poll.call)
+            except NotFoundError as exc:
+                current = poll.vanished(exc)
+            if poll.settled(current):
+                return current
+            await asyncio.sleep(poll.pause())
 
 
 class Client(Resources[JSON, Page, list[JSON], None, Generator[JSON, None, None]]):

@@ -66,6 +66,28 @@ class APIConnectionError(CloudAPIError):
         super().__init__(0, "CONNECTION_ERROR", message)
 
 
+class WaitError(CloudAPIError):
+    """A wait ended without the wanted status (status 0); `resource` is the last state seen."""
+
+    CODE = "WAIT_FAILED"
+
+    def __init__(self, message: str, resource: Mapping[str, Any] | None = None) -> None:
+        super().__init__(0, self.CODE, message)
+        self.resource: dict[str, Any] = dict(resource or {})
+
+
+class ResourceFailedError(WaitError):
+    """The resource landed in a failed status (e.g. ERROR); the message gives its reason."""
+
+    CODE = "RESOURCE_FAILED"
+
+
+class WaitTimeoutError(WaitError):
+    """The wanted status was not reached before the timeout."""
+
+    CODE = "WAIT_TIMEOUT"
+
+
 _BY_STATUS: dict[int, type[CloudAPIError]] = {
     400: ValidationError,
     401: UnauthorizedError,

@@ -8,7 +8,18 @@ import typer
 from typer import _click
 from typer.core import TyperGroup
 
-from thecloud.entrypoints.cli import activity, auth, iam, keys, quotas, rbac, secrets, tenants
+from thecloud.entrypoints.cli import (
+    activity,
+    auth,
+    iam,
+    images,
+    instances,
+    keys,
+    quotas,
+    rbac,
+    secrets,
+    tenants,
+)
 from thecloud.entrypoints.cli.config import ConfigError
 from thecloud.entrypoints.cli.context import make_state
 from thecloud.entrypoints.cli.output import Output
@@ -67,7 +78,7 @@ class CloudGroup(TyperGroup):
 app = typer.Typer(
     cls=CloudGroup,
     name="cloud",
-    help="The Cloud's command line: manage identities, tenants, access and secrets.",
+    help="The Cloud's command line: identities, tenants, access, secrets and compute.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -108,6 +119,9 @@ app.add_typer(quotas.app, name="quotas")
 app.add_typer(rbac.app, name="rbac")
 app.add_typer(iam.app, name="iam")
 app.add_typer(secrets.app, name="secret")
+app.add_typer(instances.app, name="instance")
+app.add_typer(images.image_app, name="image")
+app.add_typer(images.type_app, name="instance-type")
 app.add_typer(activity.audit_app, name="audit")
 app.add_typer(activity.events_app, name="events")
 

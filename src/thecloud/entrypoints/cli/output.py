@@ -33,6 +33,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "secret": ("id", "name", "version", "description", "updated_at", "last_accessed_at"),
     "audit": ("created_at", "action", "outcome", "resource_type", "resource_id", "actor_id"),
     "event": ("seq", "created_at", "type", "resource_type", "resource_id"),
+    "instance": ("name", "status", "image", "instance_type", "host_ports", "id"),
+    "image": ("name", "status", "os", "version", "reference", "alias_of", "id"),
+    "instance_type": ("id", "category", "vcpus", "memory_mb", "disk_gb", "price_per_hour"),
 }
 _MAX_LISTED = 6
 

@@ -8,6 +8,7 @@ from thecloud.sdk._core import Options
 from thecloud.sdk.resources.activity import Audit, Events, Health
 from thecloud.sdk.resources.auth import ApiKeys, Auth
 from thecloud.sdk.resources.base import Done, Executor, ListT, One, PageT, Resource, Stream
+from thecloud.sdk.resources.compute import Images, Instances, InstanceTypes
 from thecloud.sdk.resources.iam import Iam, ServiceAccounts
 from thecloud.sdk.resources.rbac import Rbac
 from thecloud.sdk.resources.secrets import Secrets
@@ -29,6 +30,9 @@ class Resources(Generic[One, PageT, ListT, Done, Stream]):
         self.iam = Iam(x)
         self.service_accounts = ServiceAccounts(x)
         self.secrets = Secrets(x)
+        self.instances = Instances(x)
+        self.images = Images(x)
+        self.instance_types = InstanceTypes(x)
         self.audit = Audit(x)
         self.events = Events(x)
         self.health = Health(x)

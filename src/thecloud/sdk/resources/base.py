@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Generic, Protocol, TypeVar
 
 from thecloud.sdk._core import Call
+from thecloud.sdk._wait import Poll
 
 One_co = TypeVar("One_co", covariant=True)
 Page_co = TypeVar("Page_co", covariant=True)
@@ -49,6 +50,10 @@ class Executor(Protocol[One_co, Page_co, List_co, Done_co, Stream_co]):
 
     def sse(self, call: Call) -> Stream_co:
         """Server-sent events of a stream, one dict per message."""
+        ...
+
+    def wait(self, poll: Poll) -> One_co:
+        """Repeat the poll's GET until it settles; the last object seen."""
         ...
 
 

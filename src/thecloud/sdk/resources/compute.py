@@ -1,0 +1,176 @@
+"""Compute: instances (launch, lifecycle, logs, waiting for a status), images, instance types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from thecloud.sdk._core import JSON, Call, body, listing, query, seg
+from thecloud.sdk._wait import Poll, StatusCallback
+from thecloud.sdk.resources.base import Done, ListT, One, PageT, Resource, Stream
+
+InstanceRef = str | Mapping[str, Any]
+_FAILED = frozenset({"ERROR", "DELETED"})
+
+
+def _ports(ports: str | Sequence[str] | None) -> str | None:
+    """`"8080:80,0:22"` as the API takes it, from that string or a list of mappings."""
+    if ports is None or isinstance(ports, str):
+        return ports
+    return ",".join(ports)
+
+
+def _env(env: Mapping[str, str] | Sequence[str] | None) -> list[str] | None:
+    """`["K=V", ...]` from a mapping or a list of `K=V` strings."""
+    if env is None:
+        return None
+    if isinstance(env, Mapping):
+        return [f"{k}={v}" for k, v in env.items()]
+    return list(env)
+
+
+def _ident(instance: InstanceRef) -> tuple[str, JSON | None]:
+    """The id (or name) to address an instance by, and the object when one was given."""
+    if isinstance(instance, Mapping):
+        return str(instance["id"]), dict(instance)
+    return instance, None
+
+
+def _statuses(until: str | Iterable[str]) -> frozenset[str]:
+    return frozenset({until} if isinstance(until, str) else until)
+
+
+class Instances(Resource[One, PageT, ListT, Done, Stream]):
+    """`/instances`: containers (later VMs) with an asynchronous, durable lifecycle."""
+
+    def launch(
+        self,
+        name: str,
+        image: str,
+        *,
+        instance_type: str | None = None,
+        ports: str | Sequence[str] | None = None,
+        env: Mapping[str, str] | Sequence[str] | None = None,
+        cmd: Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> One:
+        """Launch an instance (202, status STARTING); `wait` for it to be RUNNING."""
+        payload = body(
+            name=name,
+            image=image,
+            instance_type=instance_type,
+            ports=_ports(ports),
+            env=_env(env),
+            cmd=list(cmd) if cmd is not None else None,
+            labels=dict(labels) if labels is not None else None,
+            metadata=dict(metadata) if metadata is not None else None,
+        )
+        return self._x.one(Call("POST", "/instances", payload, idempotency_key=idempotency_key))
+
+    def list(
+        self,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> PageT:
+        """One page of the tenant's instances, optionally of one name or status."""
+        return self._x.page(listing("/instances", limit, offset, name=name, status=status))
+
+    def iterate(
+        self, *, name: str | None = None, status: str | None = None, page_size: int = 100
+    ) -> Stream:
+        """All the tenant's instances (optionally of one name or status)."""
+        call = listing("/instances", page_size, 0, name=name, status=status)
+        return self._x.iterate(call, page_size)
+
+    def get(self, instance: str) -> One:
+        """An instance by id or name."""
+        return self._x.one(Call("GET", f"/instances/{seg(instance)}"))
+
+    def stop(self, instance: str) -> One:
+        """Stop a running instance (202, status STOPPING, then STOPPED)."""
+        return self._x.one(Call("POST", f"/instances/{seg(instance)}/stop"))
+
+    def start(self, instance: str) -> One:
+        """Start a stopped instance (202, status STARTING, then RUNNING)."""
+        return self._x.one(Call("POST", f"/instances/{seg(instance)}/start"))
+
+    def reboot(self, instance: str) -> One:
+        """Restart an instance (202, status REBOOTING, then RUNNING)."""
+        return self._x.one(Call("POST", f"/instances/{seg(instance)}/reboot"))
+
+    def terminate(self, instance: str) -> One:
+        """Delete an instance and its container (202, status DELETING, then DELETED)."""
+        return self._x.one(Call("DELETE", f"/instances/{seg(instance)}"))
+
+    def logs(
+        self, instance: str, *, tail: int | None = None, since: datetime | str | None = None
+    ) -> ListT:
+        """The instance's output: a list of `{at, stream, text}`, oldest first."""
+        params = query(tail=tail, since=since)
+        return self._x.items(Call("GET", f"/instances/{seg(instance)}/logs", params=params))
+
+    def wait(
+        self,
+        instance: InstanceRef,
+        until: str | Iterable[str] = ("RUNNING",),
+        *,
+        timeout: float = 60.0,
+        interval: float = 0.5,
+        on_status: StatusCallback | None = None,
+    ) -> One:
+        """Poll an instance (id, name or object) until its status is one of `until`.
+
+        Returns the instance. Raises ResourceFailedError (its `status_reason` in the message)
+        when it lands in ERROR, or DELETED unless that is wanted, and WaitTimeoutError after
+        `timeout` seconds. `on_status(instance)` is called whenever the status changes.
+        """
+        ident, last = _ident(instance)
+        wanted = _statuses(until)
+        poll = Poll(
+            Call("GET", f"/instances/{seg(ident)}"),
+            "instance",
+            wanted,
+            failed=_FAILED - wanted,
+            gone="DELETED",
+            timeout=timeout,
+            interval=interval,
+            on_status=on_status,
+            last=last,
+        )
+        return self._x.wait(poll)
+
+
+class Images(Resource[One, PageT, ListT, Done, Stream]):
+    """`/images`: the platform catalog (tenant_id null) and the tenant's own images."""
+
+    def list(
+        self, *, name: str | None = None, limit: int | None = None, offset: int | None = None
+    ) -> PageT:
+        """One page of the images you can launch, optionally of one name."""
+        return self._x.page(listing("/images", limit, offset, name=name))
+
+    def iterate(self, *, name: str | None = None, page_size: int = 100) -> Stream:
+        """All the images you can launch."""
+        return self._x.iterate(listing("/images", page_size, 0, name=name), page_size)
+
+    def get(self, image: str) -> One:
+        """An image by id or name (e.g. `alpine`, `python:3.12`)."""
+        return self._x.one(Call("GET", f"/images/{seg(image)}"))
+
+
+class InstanceTypes(Resource[One, PageT, ListT, Done, Stream]):
+    """`/instance-types`: the sizes an instance can have (vCPUs, memory, disk, price)."""
+
+    def list(self, *, limit: int | None = None, offset: int | None = None) -> PageT:
+        """One page of the instance types."""
+        return self._x.page(listing("/instance-types", limit, offset))
+
+    def iterate(self, *, page_size: int = 100) -> Stream:
+        """All the instance types."""
+        return self._x.iterate(listing("/instance-types", page_size, 0), page_size)
