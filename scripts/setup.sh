@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what The Cloud needs on a fresh Debian machine (as root) and syncs the Python env.
-#   scripts/setup.sh          runtime: Python 3.11+, uv, the locked dependencies
+#   scripts/setup.sh          runtime: Python 3.11+, uv, the locked dependencies, the Docker Engine
+#                             (scripts/docker.sh) and the busybox image
 #   scripts/setup.sh --test   also what the test suite needs (PostgreSQL server)
 #   scripts/setup.sh --bench  also what the benchmarks need (PostgreSQL, wrk)
 set -euo pipefail
@@ -41,4 +42,6 @@ if [ -z "$uv" ]; then
 fi
 export UV_PYTHON_DOWNLOADS=never
 "$uv" sync --frozen -q
+scripts/docker.sh
+"$uv" run --frozen -q thecloud images build busybox --no-record
 echo "$uv"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thecloud.config import Settings
 from thecloud.ports.access import AccessWatch
@@ -27,6 +28,9 @@ from thecloud.services.recording import Recorder
 from thecloud.services.secrets import SecretService
 from thecloud.services.service_accounts import ServiceAccountService
 from thecloud.services.tenancy import QuotaService, TenantService, TenantSetup
+
+if TYPE_CHECKING:
+    from thecloud.adapters.docker.images import BuiltImage
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Container:
     kernel: Kernel | None = None
     engine: Any = None
     watch: AccessWatch | None = None
+    discover_images: Callable[[], Awaitable[list[BuiltImage]]] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -63,6 +68,8 @@ class Container:
         assert self.kernel is not None  # noqa: S101
         await sync_builtin_roles(self.kernel)
         await self.images.sync_catalog()
+        for found in await self.discover_images() if self.discover_images else []:
+            await self.images.record_build(found.name, found.reference, found.os, found.version)
 
     async def open(self) -> None:
         """Start what each server process keeps running: the access watch, if any, and
@@ -85,6 +92,9 @@ class Container:
         dispose = getattr(self.uow, "dispose", None)
         if dispose is not None:
             await dispose()
+        close_runtime = getattr(self.runtime, "close", None)
+        if close_runtime is not None:
+            close_runtime()
 
 
 @dataclass
@@ -98,6 +108,7 @@ class Adapters:
     engine: Any = None
     watch: AccessWatch | None = None
     runtime: ContainerRuntime | None = None
+    discover_images: Callable[[], Awaitable[list[BuiltImage]]] | None = None
 
 
 def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
@@ -108,6 +119,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         HmacKeyHasher,
         JwtCodec,
     )
+    from thecloud.adapters.docker.images import discover
     from thecloud.adapters.docker.runtime import DockerRuntime
     from thecloud.adapters.sql.engine import create_engine, is_sqlite
     from thecloud.adapters.sql.notify import PgAccessWatch
@@ -120,6 +132,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         settings.master_key, settings.master_key_path, production=settings.production
     )
     engine = create_engine(settings.effective_database_url)
+    runtime = DockerRuntime()
     return Adapters(
         uow=SqlUnitOfWorkFactory(engine, bus.publish, watch.note if watch else None),
         clock=SystemClock(),
@@ -129,7 +142,8 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         tokens=JwtCodec(master),
         engine=engine,
         watch=watch,
-        runtime=DockerRuntime(),
+        runtime=runtime,
+        discover_images=lambda: discover(runtime),
     )
 
 
@@ -172,6 +186,7 @@ def bootstrap(
         instances=instances,
         worker=worker,
         runtime=runtime,
+        discover_images=a.discover_images,
         kernel=kernel,
         engine=a.engine,
         watch=a.watch,

@@ -39,6 +39,7 @@ class Server:
     database_url: str
     process: subprocess.Popen[bytes]
     log: Path
+    installation: str = ""
 
     def register(self, name: str = "user") -> dict[str, str]:
         """A fresh user; returns email, password, api_key, token, user_id, tenant_id."""
@@ -83,6 +84,8 @@ def start_server(tmp: Path, **env: str) -> Server:
         "THECLOUD_LOG_LEVEL": "warning",
         "THECLOUD_RATE_LIMIT_PER_IP": "100000",
         "THECLOUD_RATE_LIMIT_PER_KEY": "100000",
+        # this server's containers carry this label; stop_server removes whatever is left
+        "THECLOUD_INSTALLATION_ID": f"e2e-{uuid.uuid4().hex[:12]}",
         **env,
     }
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
@@ -92,7 +95,8 @@ def start_server(tmp: Path, **env: str) -> Server:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server(f"http://127.0.0.1:{port}", data_dir, db_url, proc, log)
+    installation = full_env["THECLOUD_INSTALLATION_ID"]
+    server = Server(f"http://127.0.0.1:{port}", data_dir, db_url, proc, log, installation)
     _wait_ready(server)
     return server
 
@@ -119,6 +123,18 @@ def stop_server(server: Server) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(5)
+    remove_containers(server.installation)
+
+
+def remove_containers(installation: str) -> None:
+    """Remove every container a server of this installation left on the engine."""
+    label = f"label=thecloud.managed={installation}"
+    found = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True, check=False
+    )
+    ids = found.stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")

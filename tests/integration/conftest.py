@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.integration.builders import Db
+from tests.integration.docker_support import busybox_image, docker_runtime  # noqa: F401
 from thecloud.adapters.sql.engine import create_engine
 from thecloud.adapters.sql.migrate import upgrade
 from thecloud.adapters.sql.tables import metadata

@@ -1,4 +1,4 @@
-"""`thecloud` server command: `serve` (default), `migrate`; runs uvicorn on the settings."""
+"""`thecloud` server command: `serve` (default), `migrate`, `images build`; runs uvicorn."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from thecloud.bootstrap import bootstrap
 from thecloud.config import Settings
-from thecloud.domain.errors import ConfigurationError
+from thecloud.domain.errors import CloudError, ConfigurationError
 from thecloud.entrypoints.api.app import create_app
 from thecloud.entrypoints.workers import Supervisor, server_spec, uvicorn_options
 
@@ -57,20 +57,70 @@ def migrate(settings: Settings) -> None:
     print("schema is up to date")  # noqa: T201
 
 
+def say(line: str) -> None:
+    print(line, flush=True)  # noqa: T201
+
+
+def build_images(settings: Settings, names: list[str], force: bool, record: bool = True) -> None:
+    """Build catalog images on the local Docker Engine, printing progress and the result,
+    then record them in the catalog of the database (which `serve` also does at start)."""
+    from thecloud.adapters.docker import DockerRuntime
+    from thecloud.adapters.docker.images import build
+
+    runtime = DockerRuntime()
+    try:
+        built = asyncio.run(build(runtime, names, say, force))
+    finally:
+        runtime.close()
+    for image in built:
+        done = "built" if image.built else "exists"
+        say(f"{image.name} {image.reference} os={image.os} version={image.version} {done}")
+    if record:
+        asyncio.run(prepare(settings))
+        say(f"catalog of {settings.effective_database_url.split('://')[0]} database updated")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="thecloud", description="The Cloud server")
+    commands = root.add_subparsers(dest="command", metavar="{serve,migrate,images}")
+    commands.add_parser("serve", help="migrate, then run the API server (the default)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    images = commands.add_parser("images", help="the local container images of the catalog")
+    image_commands = images.add_subparsers(dest="images_command", required=True)
+    build = image_commands.add_parser(
+        "build", help="build catalog images offline (every one when no NAME is given)"
+    )
+    build.add_argument("names", nargs="*", metavar="NAME")
+    build.add_argument("--force", action="store_true", help="rebuild images that exist")
+    build.add_argument(
+        "--no-record",
+        dest="record",
+        action="store_false",
+        help="only build; the server records what it finds when it starts",
+    )
+    return root
+
+
+def run(args: argparse.Namespace, settings: Settings) -> None:
+    if args.command == "images":
+        build_images(settings, args.names, args.force, args.record)
+    elif args.command == "migrate":
+        migrate(settings)
+    else:
+        serve(settings)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="thecloud", description="The Cloud server")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = Settings()
     try:
-        (serve if args.command == "serve" else migrate)(settings)
-    except ConfigurationError as exc:
+        run(args, Settings())
+    except CloudError as exc:
         print(f"thecloud: {exc.message}", file=sys.stderr)  # noqa: T201
-        sys.exit(2)
+        sys.exit(2 if isinstance(exc, ConfigurationError) else 1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The Docker Engine for compute, and the tools of the offline image builder; idempotent.
+#   scripts/docker.sh          install docker.io, busybox-static and mmdebstrap if missing (as root),
+#                              then start dockerd in the background unless `docker info` answers
+#   scripts/docker.sh status   exit 0 if the engine answers
+# dockerd logs to .tmp/dockerd.log. Nothing starts it by itself on these machines (no systemd).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log=.tmp/dockerd.log
+pidfile=/var/run/docker.pid
+wait_seconds=${THECLOUD_DOCKER_WAIT:-30}
+
+install_missing() {
+  local missing=() p
+  for p in docker.io busybox-static mmdebstrap; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "docker.sh: need root to install: ${missing[*]}" >&2; exit 1
+  fi
+  echo "docker.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+answers() { docker info >/dev/null 2>&1; }
+
+start_engine() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "docker.sh: the Docker Engine is not answering and only root can start dockerd" >&2; exit 1
+  fi
+  # A dockerd that died leaves its pid file behind, and a new one refuses to start over it.
+  if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then
+    rm -f "$pidfile"
+  fi
+  mkdir -p .tmp
+  echo "docker.sh: starting dockerd (log: $log)"
+  setsid dockerd >>"$log" 2>&1 </dev/null &
+}
+
+wait_for_engine() {
+  local deadline=$((SECONDS + wait_seconds))
+  until answers; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "docker.sh: the Docker Engine did not answer within ${wait_seconds}s; last lines of $log:" >&2
+      tail -n 20 "$log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+case "${1:-start}" in
+  start)
+    install_missing
+    answers || { start_engine; wait_for_engine; }
+    echo "docker.sh: the Docker Engine answers ($(docker version -f '{{.Server.Version}}' 2>/dev/null))"
+    ;;
+  status) answers ;;
+  *) echo "usage: $0 [start|status]" >&2; exit 2 ;;
+esac
