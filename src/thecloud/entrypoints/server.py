@@ -80,6 +80,21 @@ def build_images(settings: Settings, names: list[str], force: bool, record: bool
         say(f"catalog of {settings.effective_database_url.split('://')[0]} database updated")
 
 
+def alias_image(settings: Settings, alias: str, target: str) -> None:
+    """Make `alias` launch what catalog image `target` is (e.g. alpine -> busybox offline)."""
+
+    async def run() -> None:
+        await prepare(settings)
+        container = bootstrap(settings)
+        try:
+            row = await container.images.alias(alias, target)
+        finally:
+            await container.close()
+        say(f"{row.name} -> {target} ({row.reference or 'not built yet'})")
+
+    asyncio.run(run())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="thecloud", description="The Cloud server")
     commands = root.add_subparsers(dest="command", metavar="{serve,migrate,images}")
@@ -98,11 +113,18 @@ def parser() -> argparse.ArgumentParser:
         action="store_false",
         help="only build; the server records what it finds when it starts",
     )
+    alias = image_commands.add_parser(
+        "alias", help="make NAME launch catalog image TARGET (shown as an alias in the catalog)"
+    )
+    alias.add_argument("alias", metavar="NAME")
+    alias.add_argument("target", metavar="TARGET")
     return root
 
 
 def run(args: argparse.Namespace, settings: Settings) -> None:
-    if args.command == "images":
+    if args.command == "images" and args.images_command == "alias":
+        alias_image(settings, args.alias, args.target)
+    elif args.command == "images":
         build_images(settings, args.names, args.force, args.record)
     elif args.command == "migrate":
         migrate(settings)
