@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
@@ -13,7 +15,7 @@ from thecloud.entrypoints.api.errors import PUBLIC, RESPONSES, error_response
 router = APIRouter(tags=["health"], responses=RESPONSES)
 
 RESOURCES = Gauge("thecloud_resources", "Resources stored, by kind", ["kind"])
-_COUNTED = ("users", "tenants", "api_keys", "service_accounts", "policies", "secrets")
+_COUNTED = ("users", "tenants", "api_keys", "service_accounts", "policies", "secrets", "instances")
 
 
 @router.get("/health/live", openapi_extra=PUBLIC)
@@ -29,13 +31,17 @@ async def live(request: Request) -> Response:
 )
 @router.get("/health", include_in_schema=False)
 async def ready(request: Request, c: Services) -> Response:
-    """The process can serve: the metadata database answers."""
-    checks = {"database": "ok"}
+    """The process can serve: the metadata database and the container engine answer."""
+    checks = {"database": "ok", "container_engine": "ok"}
     try:
         async with c.uow(read_only=True) as uow:
             await uow.auth_state.generation()
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
         checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await asyncio.wait_for(c.runtime.ping(), timeout=3)
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        checks["container_engine"] = f"error: {exc or type(exc).__name__}"
     if all(v == "ok" for v in checks.values()):
         return ok(request, {"status": "ok", "checks": checks})
     failed = ", ".join(k for k, v in checks.items() if v != "ok")
