@@ -33,9 +33,7 @@ def test_cli_launches_waits_reads_logs_and_terminates(server: Server, tmp_path: 
     assert found.stdout.strip() == ""
 
 
-def test_sdk_waits_for_running_then_for_deleted(
-    server: Server, user: dict[str, str]
-) -> None:
+def test_sdk_waits_for_running_then_for_deleted(server: Server, user: dict[str, str]) -> None:
     with Client(server.url, api_key=user["api_key"]) as sdk:
         vm = sdk.instances.launch(f"sdk-{uuid.uuid4().hex[:8]}", "busybox", cmd=["sleep", "600"])
         running = sdk.instances.wait(vm["id"], timeout=30)
