@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from thecloud.config import Settings
@@ -22,6 +23,7 @@ from thecloud.services.compute_worker import ComputeWorker
 from thecloud.services.iam import IamService
 from thecloud.services.idempotency import IdempotencyService
 from thecloud.services.images import ImageService
+from thecloud.services.instance_ops import InstanceOps
 from thecloud.services.instances import InstanceService
 from thecloud.services.rbac import RbacService
 from thecloud.services.recording import Recorder
@@ -53,6 +55,7 @@ class Container:
     idempotency: IdempotencyService
     images: ImageService
     instances: InstanceService
+    instance_ops: InstanceOps
     worker: ComputeWorker
     runtime: ContainerRuntime
     kernel: Kernel | None = None
@@ -164,7 +167,15 @@ def bootstrap(
     if runtime is None:
         raise ValueError("bootstrap needs a container runtime (Adapters.runtime)")
     instances = InstanceService(kernel, quotas, runtime)
-    worker = ComputeWorker(kernel, runtime, quotas, instances.wake, settings.installation)
+    worker = ComputeWorker(
+        kernel,
+        runtime,
+        quotas,
+        instances.wake,
+        settings.installation,
+        metrics_seconds=settings.metrics_seconds,
+        retention=timedelta(hours=settings.metrics_retention_hours),
+    )
     return Container(
         settings=settings,
         uow=a.uow,
@@ -184,6 +195,7 @@ def bootstrap(
         idempotency=IdempotencyService(kernel, settings.idempotency_ttl_hours, a.cipher),
         images=ImageService(kernel),
         instances=instances,
+        instance_ops=InstanceOps(kernel, quotas, runtime),
         worker=worker,
         runtime=runtime,
         discover_images=a.discover_images,

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = 24
     cors_origins: list[str] = Field(default_factory=list)
     compute_worker: bool = True  # run the compute worker in each server process
+    metrics_seconds: float = Field(default=30.0, gt=0)  # instance stats sampling interval
+    metrics_retention_hours: int = Field(default=24, ge=1)
     installation_id: str = ""  # labels this platform's containers; default: from the database
 
     @property

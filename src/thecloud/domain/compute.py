@@ -17,6 +17,7 @@ class InstanceStatus(StrEnum):
     STOPPING = "STOPPING"
     STOPPED = "STOPPED"
     REBOOTING = "REBOOTING"
+    PAUSED = "PAUSED"
     ERROR = "ERROR"
     DELETING = "DELETING"
     DELETED = "DELETED"
@@ -205,3 +206,20 @@ def validate_labels(labels: Mapping[str, str], what: str = "label") -> Mapping[s
         if len(value) > 255:
             raise InvalidInput(f"{what} {key!r}: the value is longer than 255 characters")
     return labels
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    """One stats sample of an instance, kept as history (autoscaling reads it)."""
+
+    id: str
+    tenant_id: str
+    instance_id: str
+    created_at: datetime
+    cpu_percent: float
+    memory_bytes: int
+    memory_limit_bytes: int
+    network_rx_bytes: int
+    network_tx_bytes: int
+    block_read_bytes: int
+    block_write_bytes: int

@@ -80,6 +80,46 @@ class ImageInfo:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ContainerStats:
+    """One sample of a container's resource use (cumulative counters since it started)."""
+
+    at: datetime
+    cpu_percent: float  # 100.0 = one full CPU busy over the sampling interval
+    memory_bytes: int  # in use, without the page cache
+    memory_limit_bytes: int
+    network_rx_bytes: int
+    network_tx_bytes: int
+    block_read_bytes: int
+    block_write_bytes: int
+    pids: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Session(Protocol):
+    """An interactive process in a container with a terminal (the console)."""
+
+    async def send(self, data: bytes) -> None:
+        """Keystrokes (or any bytes) to the process's terminal."""
+        ...
+
+    async def receive(self) -> bytes:
+        """The next output of the terminal; b"" once the process has ended."""
+        ...
+
+    async def resize(self, rows: int, cols: int) -> None: ...
+
+    async def close(self) -> None:
+        """End the session (the process gets a hangup)."""
+        ...
+
+
 Progress = Callable[[str], None]
 
 
@@ -126,6 +166,27 @@ class ContainerRuntime(Protocol):
 
     async def update_limits(self, ident: str, nano_cpus: int, memory_bytes: int) -> None:
         """Change CPU and memory limits of a container, running or not."""
+        ...
+
+    async def pause(self, ident: str) -> None:
+        """Freeze every process of a running container (cgroup freezer)."""
+        ...
+
+    async def unpause(self, ident: str) -> None: ...
+
+    async def stats(self, ident: str) -> ContainerStats:
+        """One sample of the container's resource use (`docker stats --no-stream`)."""
+        ...
+
+    async def exec(self, ident: str, command: tuple[str, ...], timeout: float = 60.0) -> ExecResult:
+        """Run a command in a running container and wait for it (at most `timeout` s:
+        then raise BackendUnavailable naming the timeout)."""
+        ...
+
+    async def shell(
+        self, ident: str, command: tuple[str, ...] = ("/bin/sh",), rows: int = 24, cols: int = 80
+    ) -> Session:
+        """Start an interactive process with a terminal in a running container."""
         ...
 
     async def image(self, reference: str) -> ImageInfo | None:

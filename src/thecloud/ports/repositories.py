@@ -8,7 +8,7 @@ from typing import Protocol, TypeVar
 
 from thecloud.domain.audit import AuditRecord, Event
 from thecloud.domain.common import ListQuery, Page
-from thecloud.domain.compute import Image, Instance
+from thecloud.domain.compute import Image, Instance, MetricSample
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.idempotency import IdempotencyRecord
 from thecloud.domain.identity import (
@@ -119,6 +119,12 @@ class InstanceRepository(Repository[Instance], Protocol):
 
     async def live(self, statuses: Sequence[str] = ()) -> list[Instance]:
         """Every tenant's instances not yet DELETED, optionally only in these statuses."""
+        ...
+
+
+class MetricRepository(Repository[MetricSample], Protocol):
+    async def prune(self, before: datetime) -> int:
+        """Delete samples taken before `before`; how many went."""
         ...
 
 

@@ -17,6 +17,7 @@ from thecloud.ports.repositories import (
     ImageRepository,
     InstanceRepository,
     LoginFailureRepository,
+    MetricRepository,
     PolicyRepository,
     QuotaRepository,
     RoleRepository,
@@ -67,6 +68,8 @@ class UnitOfWork(Protocol):
     def images(self) -> ImageRepository: ...
     @property
     def instances(self) -> InstanceRepository: ...
+    @property
+    def metrics(self) -> MetricRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from thecloud.domain.audit import Event
 from thecloud.domain.common import new_id
-from thecloud.domain.compute import PENDING, Instance, InstanceStatus
+from thecloud.domain.compute import PENDING, Instance, InstanceStatus, MetricSample
 from thecloud.domain.errors import BackendUnavailable, CloudError
 from thecloud.ports.compute import (
     LABEL_INSTANCE,
@@ -25,6 +25,7 @@ from thecloud.ports.compute import (
     ContainerRuntime,
     ContainerSpec,
     ContainerState,
+    ContainerStats,
     ContainerStatus,
 )
 from thecloud.services.base import Kernel
@@ -65,11 +66,14 @@ class ComputeWorker:
         installation: str,
         *,
         heal_seconds: float = 5.0,
+        metrics_seconds: float = 30.0,
+        retention: timedelta = timedelta(hours=24),
         concurrency: int = 16,
     ) -> None:
         self._uow, self._clock, self._runtime = kernel.uow, kernel.clock, runtime
         self._quotas, self._wake, self._heal_seconds = quotas, wake, heal_seconds
         self._installation = installation
+        self._metrics_seconds, self._retention = metrics_seconds, retention
         self._busy: set[str] = set()
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -77,7 +81,7 @@ class ComputeWorker:
         """Forever: handle pending instances when woken (or every few seconds), heal and
         reconcile every `heal_seconds`."""
         loop = asyncio.get_running_loop()
-        next_heal = 0.0
+        next_heal = next_sample = 0.0
         while True:
             self._wake.clear()
             with contextlib.suppress(Exception):
@@ -86,6 +90,10 @@ class ComputeWorker:
                 with contextlib.suppress(Exception):
                     await self.heal()
                 next_heal = loop.time() + self._heal_seconds
+            if loop.time() >= next_sample:
+                with contextlib.suppress(Exception):
+                    await self.sample()
+                next_sample = loop.time() + self._metrics_seconds
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
@@ -135,10 +143,17 @@ class ComputeWorker:
                 i, await self._runtime.restart(i.container_id or container_name(i.id))
             )
         if i.status == S.STOPPING:
-            await self._runtime.stop(i.container_id or container_name(i.id))
+            await self._stop(i.container_id or container_name(i.id))
             return self._moved(i, S.STOPPED, "stopped")
         await self._runtime.remove(i.container_id or container_name(i.id))
         return replace(self._moved(i, S.DELETED, "terminated"), deleted_at=self._clock.now())
+
+    async def _stop(self, ident: str) -> None:
+        found = await self._runtime.inspect(ident)
+        if found is not None and found.status == ContainerStatus.PAUSED:
+            await self._runtime.unpause(ident)  # a frozen process cannot take its SIGTERM
+        if found is not None:
+            await self._runtime.stop(ident)
 
     async def _start(self, i: Instance) -> ContainerState:
         if await self._runtime.image(i.image_ref) is None:
@@ -196,6 +211,22 @@ class ComputeWorker:
             data=data,
         )
 
+    async def sample(self) -> int:
+        """Store a stats sample of every running instance; drop samples past retention."""
+        async with self._uow(read_only=True) as uow:
+            running = await uow.instances.live([str(S.RUNNING)])
+        samples = []
+        for i in running:
+            with contextlib.suppress(CloudError):
+                stats = await self._runtime.stats(i.container_id or "")
+                samples.append(_sample(i, stats, self._clock.now()))
+        async with self._uow() as uow:
+            for sample in samples:
+                await uow.metrics.add(sample)
+            await uow.metrics.prune(self._clock.now() - self._retention)
+            await uow.commit()
+        return len(samples)
+
     async def heal(self) -> None:
         """Restart dead RUNNING instances and failed ones (with backoff); remove containers
         that belong to no live instance; adopt containers a crash left unrecorded."""
@@ -212,7 +243,8 @@ class ComputeWorker:
 
     async def _check(self, i: Instance, c: ContainerState | None) -> None:
         alive = c is not None and c.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
-        if i.status == S.RUNNING and not alive:
+        frozen = c is not None and c.status == ContainerStatus.PAUSED
+        if (i.status == S.RUNNING and not alive) or (i.status == S.PAUSED and not frozen):
             await self._commit(i, self._failed(i, _death(c)))
         elif i.status == S.ERROR and self._backed_off(i):
             await self._commit(i, self._retry(i, f"retrying after: {i.status_reason}"))
@@ -226,6 +258,13 @@ class ComputeWorker:
     def _backed_off(self, i: Instance) -> bool:
         wait = min(2.0 ** min(i.restart_count, 10), MAX_BACKOFF)
         return self._clock.now() - i.updated_at >= timedelta(seconds=wait)
+
+
+def _sample(i: Instance, x: ContainerStats, at: datetime) -> MetricSample:
+    return MetricSample(
+        new_id(), i.tenant_id, i.id, at, x.cpu_percent, x.memory_bytes, x.memory_limit_bytes,
+        x.network_rx_bytes, x.network_tx_bytes, x.block_read_bytes, x.block_write_bytes,
+    )  # fmt: skip
 
 
 def _death(c: ContainerState | None) -> str:

@@ -34,7 +34,7 @@ from thecloud.services.tenancy import QuotaService
 S = InstanceStatus
 # Which states each request may start from, and the state it puts the instance in.
 _REQUESTS: dict[str, tuple[frozenset[InstanceStatus], InstanceStatus]] = {
-    "stop": (frozenset({S.RUNNING, S.STARTING, S.REBOOTING, S.ERROR}), S.STOPPING),
+    "stop": (frozenset({S.RUNNING, S.STARTING, S.REBOOTING, S.PAUSED, S.ERROR}), S.STOPPING),
     "start": (frozenset({S.STOPPED, S.STOPPING, S.ERROR}), S.STARTING),
     "reboot": (frozenset({S.RUNNING}), S.REBOOTING),
     "terminate": (frozenset(set(S) - {S.DELETED, S.DELETING}), S.DELETING),

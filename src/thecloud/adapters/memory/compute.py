@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 
 from thecloud.adapters.memory.base import MemoryRepository
-from thecloud.domain.common import ListQuery, Page
-from thecloud.domain.compute import Image, Instance, InstanceStatus
+from thecloud.domain.common import ListQuery, Page, PageRequest
+from thecloud.domain.compute import Image, Instance, InstanceStatus, MetricSample
 
 
 class MemoryImages(MemoryRepository[Image]):
@@ -37,6 +40,11 @@ class MemoryInstances(MemoryRepository[Instance]):
             for k, r in self._rows.items()
         )
 
+    async def list(self, query: ListQuery, tenant_id: str | None = None) -> Page[Instance]:
+        page = await super().list(replace(query, page=PageRequest(10**9, 0)), tenant_id)
+        rows = [i for i in page.items if query.labels.items() <= i.labels.items()]
+        return self.page(rows, query)
+
     async def swap(self, item: Instance, expected_version: int) -> bool:
         old = self._rows.get(item.id)
         if old is None or old.version != expected_version:
@@ -44,7 +52,7 @@ class MemoryInstances(MemoryRepository[Instance]):
         await self.update(item)
         return True
 
-    async def live(self, statuses: Sequence[str] = ()) -> list[Instance]:
+    async def live(self, statuses: Sequence[str] = ()) -> builtins.list[Instance]:
         wanted = {str(s) for s in statuses}
         rows = [
             i
@@ -52,3 +60,13 @@ class MemoryInstances(MemoryRepository[Instance]):
             if i.status != InstanceStatus.DELETED and (not wanted or i.status in wanted)
         ]
         return sorted(rows, key=lambda i: (i.created_at, i.id))
+
+
+class MemoryMetrics(MemoryRepository[MetricSample]):
+    entity, table, label = MetricSample, "instance_metrics", "metric sample"
+
+    async def prune(self, before: datetime) -> int:
+        old = [k for k, m in self._rows.items() if m.created_at < before]
+        for key in old:
+            self._state.remove(self.table, key)
+        return len(old)

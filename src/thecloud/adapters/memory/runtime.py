@@ -11,7 +11,14 @@ from pathlib import Path
 
 from thecloud.domain.compute import PortMapping
 from thecloud.domain.errors import BackendUnavailable, CloudError, Conflict, NotFound
-from thecloud.ports.compute import ContainerSpec, ContainerState, ImageInfo, LogLine
+from thecloud.ports.compute import (
+    ContainerSpec,
+    ContainerState,
+    ContainerStats,
+    ExecResult,
+    ImageInfo,
+    LogLine,
+)
 from thecloud.ports.compute import ContainerStatus as CS
 
 
@@ -125,6 +132,46 @@ class MemoryRuntime:
         c = self._get(ident)
         c.state = replace(c.state, nano_cpus=nano_cpus, memory_bytes=memory_bytes)
 
+    async def pause(self, ident: str) -> None:
+        self._up("pause", ident)
+        c = self._running(ident)
+        c.state = replace(c.state, status=CS.PAUSED)
+
+    async def unpause(self, ident: str) -> None:
+        self._up("unpause", ident)
+        c = self._get(ident)
+        if c.state.status == CS.PAUSED:
+            c.state = replace(c.state, status=CS.RUNNING)
+
+    def _running(self, ident: str) -> _Container:
+        c = self._get(ident)
+        if c.state.status != CS.RUNNING:
+            raise Conflict(f"container {ident} is not running")
+        return c
+
+    async def stats(self, ident: str) -> ContainerStats:
+        self._up("stats", ident)
+        c = self._get(ident)
+        busy = 12.5 if c.state.status == CS.RUNNING else 0.0
+        return ContainerStats(_now(), busy, 4 << 20, c.state.memory_bytes, 100, 200, 0, 4096, 1)
+
+    async def exec(self, ident: str, command: tuple[str, ...], timeout: float = 60.0) -> ExecResult:  # noqa: ARG002
+        """Understands `echo ...` only; anything else exits 127 like a missing command."""
+        self._up("exec", ident)
+        self._running(ident)
+        if command and command[0] == "echo":
+            return ExecResult(0, " ".join(command[1:]) + "\n", "")
+        return ExecResult(127, "", f"sh: {command[0] if command else ''}: not found\n")
+
+    async def shell(
+        self, ident: str, command: tuple[str, ...] = ("/bin/sh",), rows: int = 24, cols: int = 80
+    ) -> MemorySession:
+        self._up("shell", ident)
+        self._running(ident)
+        session = MemorySession(command)
+        await session.resize(rows, cols)
+        return session
+
     async def image(self, reference: str) -> ImageInfo | None:
         self._up("image", reference)
         return self.images.get(reference)
@@ -148,6 +195,30 @@ class MemoryRuntime:
     def die(self, ident: str, exit_code: int = 1, oom: bool = False) -> None:
         c = self._get(ident)
         c.state = replace(c.state, status=CS.EXITED, exit_code=exit_code, oom_killed=oom)
+
+
+class MemorySession:
+    """A terminal that echoes what it is sent, like a line discipline with no program."""
+
+    def __init__(self, command: tuple[str, ...]) -> None:
+        self.command = command
+        self._pending: list[bytes] = []
+        self.closed = False
+        self.size = (24, 80)
+
+    async def send(self, data: bytes) -> None:
+        self._pending.append(data)
+
+    async def receive(self) -> bytes:
+        if self.closed or not self._pending:
+            return b""
+        return self._pending.pop(0)
+
+    async def resize(self, rows: int, cols: int) -> None:
+        self.size = (rows, cols)
+
+    async def close(self) -> None:
+        self.closed = True
 
 
 def _now() -> datetime:

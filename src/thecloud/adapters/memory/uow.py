@@ -58,6 +58,7 @@ class MemoryUnitOfWork:
         self.auth_state: p.AuthStateRepository = r.MemoryAuthState(state)
         self.images: p.ImageRepository = compute.MemoryImages(state)
         self.instances: p.InstanceRepository = compute.MemoryInstances(state)
+        self.metrics: p.MetricRepository = compute.MemoryMetrics(state)
 
     async def __aexit__(
         self,

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, delete, or_, update
 
 from thecloud.adapters.sql import tables as t
 from thecloud.adapters.sql.base import SqlRepository
 from thecloud.domain.common import ListQuery, Page
-from thecloud.domain.compute import Image, ImageStatus, Instance, InstanceStatus, PortMapping
+from thecloud.domain.compute import (
+    Image,
+    ImageStatus,
+    Instance,
+    InstanceStatus,
+    MetricSample,
+    PortMapping,
+)
 
 
 class SqlImages(SqlRepository[Image]):
@@ -64,6 +73,15 @@ class SqlInstances(SqlRepository[Instance]):
             "metadata": dict(item.metadata),
         }
 
+    async def list(self, query: ListQuery, tenant_id: str | None = None) -> Page[Instance]:
+        """As every list, plus `query.labels`: instances carrying all of those labels."""
+        if not query.labels:
+            return await super().list(query, tenant_id)
+        c = self.table.c
+        filters = {**query.filters, **({"tenant_id": tenant_id} if tenant_id else {})}
+        wanted = [c.labels[k].as_string() == v for k, v in query.labels.items()]
+        return await self.page(and_(self._where(filters), *wanted), query)
+
     async def swap(self, item: Instance, expected_version: int) -> bool:
         values = self.encode(item)
         c = self.table.c
@@ -74,10 +92,18 @@ class SqlInstances(SqlRepository[Instance]):
         )
         return bool((await self._conn.execute(stmt)).rowcount)
 
-    async def live(self, statuses: Sequence[str] = ()) -> list[Instance]:
+    async def live(self, statuses: Sequence[str] = ()) -> builtins.list[Instance]:
         c = self.table.c
         stmt = self._select().where(c.status != str(InstanceStatus.DELETED))
         if statuses:
             stmt = stmt.where(c.status.in_([str(s) for s in statuses]))
         rows = await self._conn.execute(stmt.order_by(c.created_at, c.id))
         return [self._load(r) for r in rows]
+
+
+class SqlMetrics(SqlRepository[MetricSample]):
+    entity, table, label = MetricSample, t.instance_metrics, "metric sample"
+
+    async def prune(self, before: datetime) -> int:
+        stmt = delete(self.table).where(self.table.c.created_at < before)
+        return int((await self._conn.execute(stmt)).rowcount)

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -321,4 +322,22 @@ Index(
     unique=True,
     sqlite_where=instances.c.deleted_at.is_(None),
     postgresql_where=instances.c.deleted_at.is_(None),
+)
+
+instance_metrics = Table(
+    "instance_metrics",
+    metadata,
+    _id(),
+    Column("tenant_id", ID, nullable=False),
+    Column("instance_id", ID, ForeignKey("instances.id", ondelete="CASCADE"), nullable=False),
+    _created(),
+    Column("cpu_percent", Float, nullable=False),
+    Column("memory_bytes", BigInteger, nullable=False),
+    Column("memory_limit_bytes", BigInteger, nullable=False),
+    Column("network_rx_bytes", BigInteger, nullable=False),
+    Column("network_tx_bytes", BigInteger, nullable=False),
+    Column("block_read_bytes", BigInteger, nullable=False),
+    Column("block_write_bytes", BigInteger, nullable=False),
+    Index("ix_instance_metrics_instance_time", "instance_id", "created_at"),
+    Index("ix_instance_metrics_time", "created_at"),
 )

@@ -155,6 +155,10 @@ class SqlUnitOfWork:
     def instances(self) -> p.InstanceRepository:
         return compute.SqlInstances(self._c)
 
+    @cached_property
+    def metrics(self) -> p.MetricRepository:
+        return compute.SqlMetrics(self._c)
+
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation
 

@@ -25,6 +25,7 @@ from thecloud.entrypoints.api.routes import (
     compute,
     health,
     iam,
+    instance_ops,
     rbac,
     secrets,
     tenants,
@@ -32,7 +33,7 @@ from thecloud.entrypoints.api.routes import (
 
 # Routes are matched in order, at about a microsecond each: data-plane routers (called on
 # every request of a workload) come before identity and administration.
-ROUTERS = (health, compute, secrets, auth, tenants, rbac, iam, activity)
+ROUTERS = (health, compute, instance_ops, secrets, auth, tenants, rbac, iam, activity)
 
 DESCRIPTION = """The Cloud's control-plane API.
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 
@@ -106,3 +106,13 @@ async def idempotent(
         raise
     await c.idempotency.complete(p.id, key, response.status_code, bytes(response.body))
     return response
+
+
+async def ws_principal(ws: WebSocket, c: Container) -> Principal:
+    """A WebSocket's caller: X-API-Key / Bearer headers, or ?api_key= / ?token= (browsers
+    cannot set headers on a WebSocket), in the tenant of X-Tenant-ID or ?tenant_id=."""
+    key, token = credentials(ws)
+    key = key or ws.query_params.get("api_key")
+    token = token or ws.query_params.get("token")
+    tenant = tenant_header(ws) or ws.query_params.get("tenant_id")
+    return await c.auth.authenticate(key, token, tenant, request_context(ws))

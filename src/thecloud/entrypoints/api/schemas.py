@@ -123,3 +123,20 @@ class LaunchInstanceRequest(Body):
     cmd: list[str] = Field(default_factory=list, max_length=200, description="the command")
     labels: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class ResizeInstanceRequest(Body):
+    instance_type: str = Field(min_length=1, max_length=50)
+
+
+class MetadataRequest(Body):
+    metadata: dict[str, str]
+
+
+class SetTagsRequest(Body):
+    tags: dict[str, str]
+
+
+class ExecRequest(Body):
+    command: list[str] = Field(min_length=1, max_length=200, description='e.g. ["ls", "-l"]')
+    timeout: float = Field(default=60.0, gt=0, le=300, description="seconds")

@@ -15,13 +15,7 @@ from thecloud.bootstrap import Container
 from thecloud.domain.common import DEFAULT_LIMIT, ListQuery, PageRequest
 from thecloud.domain.errors import CloudError
 from thecloud.domain.identity import Principal
-from thecloud.entrypoints.api.deps import (
-    CurrentPrincipal,
-    Services,
-    credentials,
-    request_context,
-    tenant_header,
-)
+from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, ws_principal
 from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, listed
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
@@ -124,7 +118,7 @@ async def ws_events(ws: WebSocket) -> None:
     """Live tenant events. Authenticate with X-API-Key / Bearer headers or ?api_key= / ?token=."""
     c: Container = ws.app.state.container
     try:
-        p = await _ws_principal(ws, c)
+        p = await ws_principal(ws, c)
         c.activity.allow(p, "event:read", "event")
     except CloudError as exc:
         # Accept first: a close before the handshake reaches the client as a bare HTTP 403.
@@ -155,11 +149,3 @@ async def _pump(ws: WebSocket, c: Container, p: Principal, start: int) -> None:
 async def _until_closed(ws: WebSocket) -> None:
     while (await ws.receive())["type"] != "websocket.disconnect":
         pass
-
-
-async def _ws_principal(ws: WebSocket, c: Container) -> Principal:
-    key, token = credentials(ws)
-    key = key or ws.query_params.get("api_key")
-    token = token or ws.query_params.get("token")
-    tenant = tenant_header(ws) or ws.query_params.get("tenant_id")
-    return await c.auth.authenticate(key, token, tenant, request_context(ws))

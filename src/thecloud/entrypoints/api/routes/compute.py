@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from thecloud.domain.common import DEFAULT_LIMIT, ListQuery, Page, PageRequest
 from thecloud.domain.compute import INSTANCE_TYPES
+from thecloud.domain.errors import InvalidInput
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent
 from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, list_query, listed, ok
@@ -71,11 +72,23 @@ async def list_instances(
     offset: Offset = 0,
     name: str | None = NameFilter,
     status: str | None = Query(None, max_length=20, description="e.g. RUNNING, DELETED"),
+    label: list[str] = Query([], max_length=20, description="key=value; all must match"),
 ) -> JSONResponse:
     """The tenant's instances (terminated ones only when asked with `status=DELETED`)."""
     filters = {k: v for k, v in {"name": name, "status": status}.items() if v is not None}
-    query = ListQuery(page=PageRequest(limit=limit, offset=offset), filters=filters)
+    page = PageRequest(limit=limit, offset=offset)
+    query = ListQuery(page=page, filters=filters, labels=_labels(label))
     return listed(request, await c.instances.list(p, query), shapes.instance)
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"label filter {pair!r} is not key=value")
+        labels[key] = value
+    return labels
 
 
 @router.get("/instances/{instance}")

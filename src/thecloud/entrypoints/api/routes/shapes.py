@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from thecloud.domain.audit import AuditRecord, Event
-from thecloud.domain.compute import Image, Instance, InstanceType
+from thecloud.domain.compute import Image, Instance, InstanceType, MetricSample
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.identity import ApiKey, ServiceAccount, ServiceAccountSecret, Tenant, User
 from thecloud.domain.policy import policy_to_dict
@@ -13,7 +13,7 @@ from thecloud.domain.quotas import QuotaLine
 from thecloud.domain.rbac import Role, RoleBinding
 from thecloud.domain.secrets import REDACTED, Secret
 from thecloud.entrypoints.api.envelope import public
-from thecloud.ports.compute import LogLine
+from thecloud.ports.compute import ContainerStats, LogLine
 
 
 def user(u: User) -> dict[str, Any]:
@@ -88,3 +88,11 @@ def instance_type(t: InstanceType) -> dict[str, Any]:
 
 def log_line(line: LogLine) -> dict[str, Any]:
     return {"at": line.at, "stream": line.stream, "text": line.text}
+
+
+def stats(x: ContainerStats) -> dict[str, Any]:
+    return public(x)
+
+
+def metric(m: MetricSample) -> dict[str, Any]:
+    return public(m, hide=("tenant_id",))
