@@ -25,6 +25,8 @@ from docker.types import CancellableStream
 from docker.utils import parse_repository_tag
 
 from thecloud.adapters.docker.client import EngineClient
+from thecloud.adapters.docker.errors import engine_message
+from thecloud.adapters.docker.execs import open_shell, run_exec
 from thecloud.adapters.docker.logs import (
     Pump,
     checked,
@@ -34,9 +36,18 @@ from thecloud.adapters.docker.logs import (
     logs_response,
 )
 from thecloud.adapters.docker.parse import container_state, image_info
+from thecloud.adapters.docker.session import DockerSession
+from thecloud.adapters.docker.stats import read_stats
 from thecloud.domain.compute import PortMapping
 from thecloud.domain.errors import BackendUnavailable, Conflict
-from thecloud.ports.compute import ContainerSpec, ContainerState, ImageInfo, LogLine
+from thecloud.ports.compute import (
+    ContainerSpec,
+    ContainerState,
+    ContainerStats,
+    ExecResult,
+    ImageInfo,
+    LogLine,
+)
 
 T = TypeVar("T")
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - published ports listen on every host address
@@ -97,6 +108,35 @@ class DockerRuntime:
 
     async def update_limits(self, ident: str, nano_cpus: int, memory_bytes: int) -> None:
         await self._call(lambda api: _update(api, ident, nano_cpus, memory_bytes))
+
+    async def pause(self, ident: str) -> None:
+        """A container that is not running (or already paused) is a Conflict."""
+        await self._call(lambda api: _pause(api, ident))
+
+    async def unpause(self, ident: str) -> None:
+        """A container that is not paused is left as it is."""
+        await self._call(lambda api: _unpause(api, ident))
+
+    async def stats(self, ident: str) -> ContainerStats:
+        """Takes about a second (the engine samples twice); a stopped container: zeros."""
+        return await self._call(lambda api: read_stats(api, ident))
+
+    async def exec(self, ident: str, command: tuple[str, ...], timeout: float = 60.0) -> ExecResult:
+        """At the timeout the command is left running in the container (the engine offers no
+        way to stop an exec); only the wait ends. A paused container is a Conflict too."""
+        return await self._call(lambda api: run_exec(api, ident, command, timeout))
+
+    async def shell(
+        self, ident: str, command: tuple[str, ...] = ("/bin/sh",), rows: int = 24, cols: int = 80
+    ) -> DockerSession:
+        exec_id, marker, stream = await self._call(lambda api: open_shell(api, ident, command))
+        session = DockerSession(self._engine, ident, exec_id, marker, stream)
+        try:
+            await session.resize(rows, cols)
+        except BaseException:
+            await session.close()
+            raise
+        return session
 
     async def image(self, reference: str) -> ImageInfo | None:
         return await self._call(lambda api: _image(api, reference))
@@ -208,6 +248,24 @@ def _close_stream(stream: CancellableStream[LogLine], response: requests.Respons
     with contextlib.suppress(OSError, docker_errors.DockerException):
         stream.close()
     response.close()
+
+
+def _pause(api: APIClient, ident: str) -> None:
+    try:
+        api.pause(ident)
+    except docker_errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
+        status = state.status if (state := _inspect(api, ident)) else "gone"
+        raise Conflict(f"cannot pause container {ident}: it is {status}, not running") from exc
+
+
+def _unpause(api: APIClient, ident: str) -> None:
+    try:
+        api.unpause(ident)
+    except docker_errors.APIError as exc:
+        if "is not paused" not in engine_message(exc):
+            raise
 
 
 def _update(api: APIClient, ident: str, nano_cpus: int, memory_bytes: int) -> None:
