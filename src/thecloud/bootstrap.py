@@ -29,6 +29,7 @@ from thecloud.services.rbac import RbacService
 from thecloud.services.recording import Recorder
 from thecloud.services.secrets import SecretService
 from thecloud.services.service_accounts import ServiceAccountService
+from thecloud.services.ssh_keys import SshKeyService
 from thecloud.services.tenancy import QuotaService, TenantService, TenantSetup
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class Container:
     images: ImageService
     instances: InstanceService
     instance_ops: InstanceOps
+    ssh_keys: SshKeyService
     worker: ComputeWorker
     runtime: ContainerRuntime
     kernel: Kernel | None = None
@@ -196,6 +198,7 @@ def bootstrap(
         images=ImageService(kernel),
         instances=instances,
         instance_ops=InstanceOps(kernel, quotas, runtime),
+        ssh_keys=SshKeyService(kernel),
         worker=worker,
         runtime=runtime,
         discover_images=a.discover_images,

@@ -16,6 +16,9 @@ from tests.e2e.conftest import Server, assert_error
 from tests.e2e.test_api_compute import docker, launch, until
 
 
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEz+OpU0dDkh7m5fofv5rsPoVWzN698sueBy4zvp5yHl a@b"
+
+
 @pytest.fixture
 def vm(client: httpx.Client) -> Iterator[dict[str, object]]:
     made = launch(client, cmd=["sh", "-c", "echo booted; exec sleep 600"], labels={"team": "ops"})
@@ -105,3 +108,28 @@ def test_streams_refuse_strangers(server: Server, vm: dict[str, object]) -> None
         with pytest.raises(Exception) as closed:  # noqa: B017 - the close frame is the answer
             ws.recv(timeout=5)
     assert "4404" in str(closed.value)
+
+
+def test_first_boot_installs_ssh_keys_and_runs_user_data(client: httpx.Client) -> None:
+    key = KEY
+    name = f"key-{uuid.uuid4().hex[:6]}"
+    created = client.post("/ssh-keys", json={"name": name, "public_key": key})
+    assert created.status_code == 201 and created.json()["data"]["fingerprint"].startswith(
+        "SHA256:"
+    )
+    script = '#!/bin/sh\necho "booted as $(id -u)" > /tmp/proof\n'
+    made = launch(client, cmd=["sleep", "600"], ssh_key_id=name, user_data=script)
+    vm = until(client, str(made["id"]), "RUNNING")
+    assert vm["has_ssh_keys"] and vm["has_user_data"] and "user_data" not in vm
+
+    def run(command: str) -> str:
+        body = {"command": ["sh", "-c", command]}
+        return str(client.post(f"/instances/{vm['id']}/exec", json=body).json()["data"]["stdout"])
+
+    assert run("cat /root/.ssh/authorized_keys").strip() == key
+    assert run("stat -c %a /root/.ssh /root/.ssh/authorized_keys").split() == ["700", "600"]
+    deadline = time.monotonic() + 10
+    while "booted as 0" not in run("cat /tmp/proof 2>/dev/null") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run("cat /tmp/proof").strip() == "booted as 0"
+    client.delete(f"/instances/{vm['id']}")

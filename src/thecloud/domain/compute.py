@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,6 +140,8 @@ class Instance:
     deleted_at: datetime | None = None
     restart_count: int = 0
     version: int = 1
+    authorized_keys: str = ""  # public keys installed at first boot (from ssh_key_id)
+    user_data: str = ""  # a script run once, at first boot
 
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
@@ -223,3 +228,59 @@ class MetricSample:
     network_tx_bytes: int
     block_read_bytes: int
     block_write_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SshKey:
+    id: str
+    tenant_id: str
+    name: str
+    public_key: str
+    fingerprint: str
+    created_by: str
+    created_at: datetime
+
+
+_KEY_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
+MAX_USER_DATA = 16 * 1024
+
+
+def parse_public_key(text: str) -> tuple[str, str]:
+    """An OpenSSH public key line -> (the normalised line, its SHA256 fingerprint)."""
+    parts = text.strip().split(None, 2)
+    if len(parts) < 2 or parts[0] not in _KEY_TYPES:
+        raise InvalidInput(
+            "public_key must be an OpenSSH public key line, e.g. 'ssh-ed25519 AAAA... you@host' "
+            f"(types: {', '.join(_KEY_TYPES[:3])}, ...)"
+        )
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("public_key: the key data is not base64") from None
+    if _key_type(blob) != parts[0]:
+        raise InvalidInput(f"public_key: the key data is not a {parts[0]} key")
+    comment = parts[2] if len(parts) == 3 and re.fullmatch(r"[ -~]{1,255}", parts[2]) else ""
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    line = " ".join(x for x in (parts[0], parts[1], comment) if x)
+    return line, f"SHA256:{digest}"
+
+
+def _key_type(blob: bytes) -> str:
+    if len(blob) < 4:
+        return ""
+    size = int.from_bytes(blob[:4], "big")
+    return blob[4 : 4 + size].decode("ascii", "replace")
+
+
+def validate_user_data(text: str) -> str:
+    if len(text.encode()) > MAX_USER_DATA:
+        raise InvalidInput(f"user_data is longer than {MAX_USER_DATA} bytes")
+    return text

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol
 
 from thecloud.domain.audit import Event
+from thecloud.domain.compute import SshKey
 from thecloud.ports.repositories import (
     ApiKeyRepository,
     AttachmentRepository,
@@ -20,6 +21,7 @@ from thecloud.ports.repositories import (
     MetricRepository,
     PolicyRepository,
     QuotaRepository,
+    Repository,
     RoleRepository,
     SecretRepository,
     ServiceAccountRepository,
@@ -70,6 +72,8 @@ class UnitOfWork(Protocol):
     def instances(self) -> InstanceRepository: ...
     @property
     def metrics(self) -> MetricRepository: ...
+    @property
+    def ssh_keys(self) -> Repository[SshKey]: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -29,6 +29,7 @@ from thecloud.ports.compute import (
     ContainerStatus,
 )
 from thecloud.services.base import Kernel
+from thecloud.services.first_boot import first_boot_commands
 from thecloud.services.instances import usage
 from thecloud.services.tenancy import QuotaService
 
@@ -137,7 +138,11 @@ class ComputeWorker:
 
     async def _act(self, i: Instance) -> Instance:
         if i.status == S.STARTING:
-            return self._running(i, await self._start(i))
+            state = await self._start(i)
+            running = self._running(i, state)
+            if i.started_at is None and (problem := await self._first_boot(i, state.id)):
+                running = replace(running, status_reason=problem)
+            return running
         if i.status == S.REBOOTING:
             return self._running(
                 i, await self._runtime.restart(i.container_id or container_name(i.id))
@@ -147,6 +152,14 @@ class ComputeWorker:
             return self._moved(i, S.STOPPED, "stopped")
         await self._runtime.remove(i.container_id or container_name(i.id))
         return replace(self._moved(i, S.DELETED, "terminated"), deleted_at=self._clock.now())
+
+    async def _first_boot(self, i: Instance, container: str) -> str:
+        """Install the SSH keys and start the user-data script; what failed, if anything."""
+        for command in first_boot_commands(i):
+            done = await self._runtime.exec(container, command, timeout=30)
+            if done.exit_code != 0:
+                return f"first boot: {command[-1][:40]}... failed: {done.stderr.strip()[:200]}"
+        return ""
 
     async def _stop(self, ident: str) -> None:
         found = await self._runtime.inspect(ident)

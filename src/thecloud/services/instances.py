@@ -22,6 +22,7 @@ from thecloud.domain.compute import (
     validate_env,
     validate_instance_name,
     validate_labels,
+    validate_user_data,
 )
 from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.identity import Principal
@@ -29,6 +30,7 @@ from thecloud.domain.quotas import QuotaResource
 from thecloud.ports.compute import ContainerRuntime, LogLine
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
+from thecloud.services.ssh_keys import find_key
 from thecloud.services.tenancy import QuotaService
 
 S = InstanceStatus
@@ -58,6 +60,8 @@ class LaunchRequest:
     cmd: tuple[str, ...] = ()
     labels: Mapping[str, str] | None = None
     metadata: Mapping[str, str] | None = None
+    ssh_key_id: str | None = None
+    user_data: str = ""
 
 
 def instance_type(name: str) -> InstanceType:
@@ -90,6 +94,9 @@ class InstanceService(Service):
         async with self._uow() as uow:
             image = await uow.images.by_name(p.tenant_id, req.image)
             instance = replace(instance, image_ref=self._resolved(req.image, image))
+            if req.ssh_key_id:
+                key = await find_key(uow, p.tenant_id, req.ssh_key_id)
+                instance = replace(instance, authorized_keys=key.public_key + "\n")
             if await uow.instances.find_one(tenant_id=p.tenant_id, name=req.name, deleted_at=None):
                 raise Conflict(f"an instance named {req.name!r} already exists")
             await self._quotas.reserve(uow, p.tenant_id, usage(instance))
@@ -132,6 +139,7 @@ class InstanceService(Service):
             created_by=p.id,
             created_at=now,
             updated_at=now,
+            user_data=validate_user_data(req.user_data),
         )
 
     async def list(self, p: Principal, query: ListQuery) -> Page[Instance]:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from thecloud.adapters.memory.base import MemoryRepository
 from thecloud.domain.common import ListQuery, Page, PageRequest
-from thecloud.domain.compute import Image, Instance, InstanceStatus, MetricSample
+from thecloud.domain.compute import Image, Instance, InstanceStatus, MetricSample, SshKey
 
 
 class MemoryImages(MemoryRepository[Image]):
@@ -70,3 +70,7 @@ class MemoryMetrics(MemoryRepository[MetricSample]):
         for key in old:
             self._state.remove(self.table, key)
         return len(old)
+
+
+class MemorySshKeys(MemoryRepository[SshKey]):
+    entity, table, label = SshKey, "ssh_keys", "SSH key"

@@ -55,6 +55,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("login_failures", key="email"),
         TableSpec("images", parents=(_TENANT,)),
         TableSpec("instances", parents=(_TENANT,)),  # live names: MemoryInstances._clashes
+        TableSpec("ssh_keys", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
         TableSpec("instance_metrics", parents=(ForeignKey("instance_id", "instances"),)),
     )
 }

@@ -19,6 +19,7 @@ from thecloud.domain.compute import (
     InstanceStatus,
     MetricSample,
     PortMapping,
+    SshKey,
 )
 
 
@@ -107,3 +108,7 @@ class SqlMetrics(SqlRepository[MetricSample]):
     async def prune(self, before: datetime) -> int:
         stmt = delete(self.table).where(self.table.c.created_at < before)
         return int((await self._conn.execute(stmt)).rowcount)
+
+
+class SqlSshKeys(SqlRepository[SshKey]):
+    entity, table, label = SshKey, t.ssh_keys, "SSH key"

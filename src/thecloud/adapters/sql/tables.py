@@ -311,6 +311,8 @@ instances = Table(
     Column("deleted_at", UtcDateTime(), nullable=True),
     Column("restart_count", Integer, nullable=False),
     Column("version", Integer, nullable=False),
+    Column("authorized_keys", Text, nullable=False, server_default=""),
+    Column("user_data", Text, nullable=False, server_default=""),
     Index("ix_instances_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_instances_status", "status"),
 )
@@ -340,4 +342,18 @@ instance_metrics = Table(
     Column("block_write_bytes", BigInteger, nullable=False),
     Index("ix_instance_metrics_instance_time", "instance_id", "created_at"),
     Index("ix_instance_metrics_time", "created_at"),
+)
+
+ssh_keys = Table(
+    "ssh_keys",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(200), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("fingerprint", String(100), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    UniqueConstraint("tenant_id", "name", name="uq_ssh_keys_tenant_name"),
+    Index("ix_ssh_keys_tenant_created", "tenant_id", "created_at", "id"),
 )

@@ -16,6 +16,7 @@ from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sql
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
+from thecloud.domain.compute import SshKey
 from thecloud.domain.errors import BackendUnavailable
 from thecloud.ports import repositories as p
 
@@ -158,6 +159,10 @@ class SqlUnitOfWork:
     @cached_property
     def metrics(self) -> p.MetricRepository:
         return compute.SqlMetrics(self._c)
+
+    @cached_property
+    def ssh_keys(self) -> p.Repository[SshKey]:
+        return compute.SqlSshKeys(self._c)
 
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation

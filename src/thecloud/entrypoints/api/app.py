@@ -28,12 +28,13 @@ from thecloud.entrypoints.api.routes import (
     instance_ops,
     rbac,
     secrets,
+    ssh_keys,
     tenants,
 )
 
 # Routes are matched in order, at about a microsecond each: data-plane routers (called on
 # every request of a workload) come before identity and administration.
-ROUTERS = (health, compute, instance_ops, secrets, auth, tenants, rbac, iam, activity)
+ROUTERS = (health, compute, instance_ops, ssh_keys, secrets, auth, tenants, rbac, iam, activity)
 
 DESCRIPTION = """The Cloud's control-plane API.
 

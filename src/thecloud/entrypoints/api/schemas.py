@@ -123,6 +123,13 @@ class LaunchInstanceRequest(Body):
     cmd: list[str] = Field(default_factory=list, max_length=200, description="the command")
     labels: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, str] = Field(default_factory=dict)
+    ssh_key_id: str | None = Field(default=None, max_length=200, description="id or name")
+    user_data: str = Field(default="", max_length=16384, description="a script run at first boot")
+
+
+class CreateSshKeyRequest(Body):
+    name: str = Field(min_length=1, max_length=200)
+    public_key: str = Field(min_length=1, max_length=16384)
 
 
 class ResizeInstanceRequest(Body):

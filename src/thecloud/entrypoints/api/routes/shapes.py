@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from thecloud.domain.audit import AuditRecord, Event
-from thecloud.domain.compute import Image, Instance, InstanceType, MetricSample
+from thecloud.domain.compute import Image, Instance, InstanceType, MetricSample, SshKey
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.identity import ApiKey, ServiceAccount, ServiceAccountSecret, Tenant, User
 from thecloud.domain.policy import policy_to_dict
@@ -72,7 +72,9 @@ def public_attachment(a: PolicyAttachment) -> dict[str, Any]:
 
 
 def instance(i: Instance) -> dict[str, Any]:
-    shaped = public(i)
+    shaped = public(i, hide=("authorized_keys", "user_data"))
+    shaped["has_user_data"] = bool(i.user_data)
+    shaped["has_ssh_keys"] = bool(i.authorized_keys)
     shaped["ports"] = [str(p) for p in i.ports]
     shaped["host_ports"] = [str(p) for p in i.host_ports]
     return shaped
@@ -96,3 +98,7 @@ def stats(x: ContainerStats) -> dict[str, Any]:
 
 def metric(m: MetricSample) -> dict[str, Any]:
     return public(m, hide=("tenant_id",))
+
+
+def ssh_key(k: SshKey) -> dict[str, Any]:
+    return public(k)
