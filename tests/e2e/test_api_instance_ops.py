@@ -15,7 +15,6 @@ from websockets.sync.client import connect
 from tests.e2e.conftest import Server, assert_error
 from tests.e2e.test_api_compute import docker, launch, until
 
-
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEz+OpU0dDkh7m5fofv5rsPoVWzN698sueBy4zvp5yHl a@b"
 
 
