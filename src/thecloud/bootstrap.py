@@ -20,6 +20,7 @@ from thecloud.services.api_keys import ApiKeyService
 from thecloud.services.auth import AuthService, AuthSettings
 from thecloud.services.base import Kernel
 from thecloud.services.compute_worker import ComputeWorker
+from thecloud.services.deployments import DeploymentService
 from thecloud.services.iam import IamService
 from thecloud.services.idempotency import IdempotencyService
 from thecloud.services.images import ImageService
@@ -58,6 +59,7 @@ class Container:
     instances: InstanceService
     instance_ops: InstanceOps
     ssh_keys: SshKeyService
+    deployments: DeploymentService
     worker: ComputeWorker
     runtime: ContainerRuntime
     kernel: Kernel | None = None
@@ -178,6 +180,8 @@ def bootstrap(
         metrics_seconds=settings.metrics_seconds,
         retention=timedelta(hours=settings.metrics_retention_hours),
     )
+    deployments = DeploymentService(kernel, instances)
+    worker.also(deployments.reconcile)
     return Container(
         settings=settings,
         uow=a.uow,
@@ -199,6 +203,7 @@ def bootstrap(
         instances=instances,
         instance_ops=InstanceOps(kernel, quotas, runtime),
         ssh_keys=SshKeyService(kernel),
+        deployments=deployments,
         worker=worker,
         runtime=runtime,
         discover_images=a.discover_images,

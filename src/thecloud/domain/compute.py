@@ -142,6 +142,7 @@ class Instance:
     version: int = 1
     authorized_keys: str = ""  # public keys installed at first boot (from ssh_key_id)
     user_data: str = ""  # a script run once, at first boot
+    deployment_id: str | None = None  # the container deployment that keeps this replica
 
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
@@ -284,3 +285,38 @@ def validate_user_data(text: str) -> str:
     if len(text.encode()) > MAX_USER_DATA:
         raise InvalidInput(f"user_data is longer than {MAX_USER_DATA} bytes")
     return text
+
+
+class DeploymentStatus(StrEnum):
+    ACTIVE = "ACTIVE"  # the worker keeps `replicas` instances running
+    DELETING = "DELETING"  # the worker terminates its instances, then the row goes
+
+
+MAX_REPLICAS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Image + replicas + ports: the compute worker keeps that many instances running."""
+
+    id: str
+    tenant_id: str
+    name: str
+    image: str
+    instance_type: str
+    replicas: int
+    ports: tuple[PortMapping, ...]
+    env: tuple[str, ...]
+    cmd: tuple[str, ...]
+    status: DeploymentStatus
+    status_reason: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
+def validate_replicas(replicas: int) -> int:
+    if not 0 <= replicas <= MAX_REPLICAS:
+        raise InvalidInput(f"replicas must be between 0 and {MAX_REPLICAS}")
+    return replicas

@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Protocol
 
 from thecloud.domain.audit import Event
-from thecloud.domain.compute import SshKey
+from thecloud.domain.compute import Deployment, SshKey
 from thecloud.ports.repositories import (
     ApiKeyRepository,
     AttachmentRepository,
@@ -74,6 +74,8 @@ class UnitOfWork(Protocol):
     def metrics(self) -> MetricRepository: ...
     @property
     def ssh_keys(self) -> Repository[SshKey]: ...
+    @property
+    def deployments(self) -> Repository[Deployment]: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

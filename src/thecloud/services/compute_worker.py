@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -76,6 +77,7 @@ class ComputeWorker:
         self._installation = installation
         self._metrics_seconds, self._retention = metrics_seconds, retention
         self._busy: set[str] = set()
+        self._reconcilers: list[Callable[[], Awaitable[int]]] = []
         self._slots = asyncio.Semaphore(concurrency)
 
     async def run(self) -> None:
@@ -98,8 +100,14 @@ class ComputeWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
+    def also(self, reconcile: Callable[[], Awaitable[int]]) -> None:
+        """Run `reconcile` (e.g. the container deployments') at the start of every step."""
+        self._reconcilers.append(reconcile)
+
     async def step(self) -> int:
         """Work on every instance with a pending request; the number handled."""
+        for reconcile in self._reconcilers:
+            await reconcile()
         async with self._uow(read_only=True) as uow:
             pending = [
                 i for i in await uow.instances.live(sorted(PENDING)) if i.id not in self._busy

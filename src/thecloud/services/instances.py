@@ -13,6 +13,7 @@ from thecloud.domain.common import ListQuery, Page, new_id
 from thecloud.domain.compute import (
     DEFAULT_INSTANCE_TYPE,
     INSTANCE_TYPES,
+    Deployment,
     Image,
     ImageStatus,
     Instance,
@@ -90,17 +91,9 @@ class InstanceService(Service):
         validate_instance_name(req.name)
         self.allow(p, "instance:launch", "instance", name=req.name)
         kind = instance_type(req.instance_type or DEFAULT_INSTANCE_TYPE)
-        instance = self._new(p, req, kind)
+        instance = self._new(p.tenant_id, p.id, req, kind)
         async with self._uow() as uow:
-            image = await uow.images.by_name(p.tenant_id, req.image)
-            instance = replace(instance, image_ref=self._resolved(req.image, image))
-            if req.ssh_key_id:
-                key = await find_key(uow, p.tenant_id, req.ssh_key_id)
-                instance = replace(instance, authorized_keys=key.public_key + "\n")
-            if await uow.instances.find_one(tenant_id=p.tenant_id, name=req.name, deleted_at=None):
-                raise Conflict(f"an instance named {req.name!r} already exists")
-            await self._quotas.reserve(uow, p.tenant_id, usage(instance))
-            await uow.instances.add(instance)
+            instance = await self._add(uow, instance, req)
             await self._record(
                 uow, p, "instance:launch", "instance", instance.id, _summary(instance)
             )
@@ -108,8 +101,30 @@ class InstanceService(Service):
         self.wake.set()
         return instance
 
+    async def launch_replica(self, uow: UnitOfWork, d: Deployment, name: str) -> Instance:
+        """A replica of a container deployment, in the caller's (the worker's) transaction;
+        the deployment's creator was authorized when it was created or scaled."""
+        req = LaunchRequest(name, d.image, d.instance_type, env=d.env, cmd=d.cmd)
+        instance = self._new(d.tenant_id, d.created_by, req, instance_type(d.instance_type))
+        instance = replace(instance, ports=d.ports, deployment_id=d.id)
+        return await self._add(uow, instance, req)
+
+    async def _add(self, uow: UnitOfWork, instance: Instance, req: LaunchRequest) -> Instance:
+        """Resolve the image and the SSH key, check the name, reserve quota, insert."""
+        tenant = instance.tenant_id
+        image = await uow.images.by_name(tenant, req.image)
+        instance = replace(instance, image_ref=self.resolve_image(req.image, image))
+        if req.ssh_key_id:
+            key = await find_key(uow, tenant, req.ssh_key_id)
+            instance = replace(instance, authorized_keys=key.public_key + "\n")
+        if await uow.instances.find_one(tenant_id=tenant, name=req.name, deleted_at=None):
+            raise Conflict(f"an instance named {req.name!r} already exists")
+        await self._quotas.reserve(uow, tenant, usage(instance))
+        await uow.instances.add(instance)
+        return instance
+
     @staticmethod
-    def _resolved(name: str, image: Image | None) -> str:
+    def resolve_image(name: str, image: Image | None) -> str:
         if image is None:
             raise InvalidInput(f"unknown image {name!r}; `GET /images` lists the catalog")
         if image.status != ImageStatus.AVAILABLE or not image.reference:
@@ -119,11 +134,11 @@ class InstanceService(Service):
             )
         return image.reference
 
-    def _new(self, p: Principal, req: LaunchRequest, kind: InstanceType) -> Instance:
+    def _new(self, tenant: str, actor: str, req: LaunchRequest, kind: InstanceType) -> Instance:
         now = self._clock.now()
         return Instance(
             id=new_id(),
-            tenant_id=p.tenant_id,
+            tenant_id=tenant,
             name=req.name,
             image=req.image,
             image_ref="",
@@ -136,7 +151,7 @@ class InstanceService(Service):
             cmd=tuple(req.cmd),
             labels=dict(validate_labels(req.labels or {})),
             metadata=dict(validate_labels(req.metadata or {}, "metadata")),
-            created_by=p.id,
+            created_by=actor,
             created_at=now,
             updated_at=now,
             user_data=validate_user_data(req.user_data),

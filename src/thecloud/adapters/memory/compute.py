@@ -9,7 +9,14 @@ from datetime import datetime
 
 from thecloud.adapters.memory.base import MemoryRepository
 from thecloud.domain.common import ListQuery, Page, PageRequest
-from thecloud.domain.compute import Image, Instance, InstanceStatus, MetricSample, SshKey
+from thecloud.domain.compute import (
+    Deployment,
+    Image,
+    Instance,
+    InstanceStatus,
+    MetricSample,
+    SshKey,
+)
 
 
 class MemoryImages(MemoryRepository[Image]):
@@ -74,3 +81,7 @@ class MemoryMetrics(MemoryRepository[MetricSample]):
 
 class MemorySshKeys(MemoryRepository[SshKey]):
     entity, table, label = SshKey, "ssh_keys", "SSH key"
+
+
+class MemoryDeployments(MemoryRepository[Deployment]):
+    entity, table, label = Deployment, "deployments", "deployment"

@@ -56,6 +56,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("images", parents=(_TENANT,)),
         TableSpec("instances", parents=(_TENANT,)),  # live names: MemoryInstances._clashes
         TableSpec("ssh_keys", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
+        TableSpec("deployments", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
         TableSpec("instance_metrics", parents=(ForeignKey("instance_id", "instances"),)),
     )
 }

@@ -9,7 +9,7 @@ from thecloud.adapters.memory import compute
 from thecloud.adapters.memory import repositories as r
 from thecloud.adapters.memory.store import MemoryState, MemoryStore
 from thecloud.domain.audit import Event
-from thecloud.domain.compute import SshKey
+from thecloud.domain.compute import Deployment, SshKey
 from thecloud.ports import repositories as p
 
 Publisher = Callable[[list[Event]], None]
@@ -61,6 +61,7 @@ class MemoryUnitOfWork:
         self.instances: p.InstanceRepository = compute.MemoryInstances(state)
         self.metrics: p.MetricRepository = compute.MemoryMetrics(state)
         self.ssh_keys: p.Repository[SshKey] = compute.MemorySshKeys(state)
+        self.deployments: p.Repository[Deployment] = compute.MemoryDeployments(state)
 
     async def __aexit__(
         self,

@@ -13,6 +13,8 @@ from thecloud.adapters.sql import tables as t
 from thecloud.adapters.sql.base import SqlRepository
 from thecloud.domain.common import ListQuery, Page
 from thecloud.domain.compute import (
+    Deployment,
+    DeploymentStatus,
     Image,
     ImageStatus,
     Instance,
@@ -112,3 +114,27 @@ class SqlMetrics(SqlRepository[MetricSample]):
 
 class SqlSshKeys(SqlRepository[SshKey]):
     entity, table, label = SshKey, t.ssh_keys, "SSH key"
+
+
+class SqlDeployments(SqlRepository[Deployment]):
+    entity, table, label = Deployment, t.deployments, "deployment"
+
+    def decode(self, row: Mapping[str, Any]) -> Deployment:
+        return super().decode(
+            {
+                **row,
+                "status": DeploymentStatus(row["status"]),
+                "ports": ports_in(row["ports"]),
+                "env": tuple(row["env"]),
+                "cmd": tuple(row["cmd"]),
+            }
+        )
+
+    def encode(self, item: Deployment) -> dict[str, Any]:
+        return {
+            **super().encode(item),
+            "status": str(item.status),
+            "ports": ports_out(item.ports),
+            "env": list(item.env),
+            "cmd": list(item.cmd),
+        }

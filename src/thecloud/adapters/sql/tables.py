@@ -313,7 +313,9 @@ instances = Table(
     Column("version", Integer, nullable=False),
     Column("authorized_keys", Text, nullable=False, server_default=""),
     Column("user_data", Text, nullable=False, server_default=""),
+    Column("deployment_id", ID, nullable=True),
     Index("ix_instances_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_instances_deployment", "deployment_id"),
     Index("ix_instances_status", "status"),
 )
 # A name is unique among a tenant's live instances; terminated rows keep theirs for audit.
@@ -356,4 +358,26 @@ ssh_keys = Table(
     _created(),
     UniqueConstraint("tenant_id", "name", name="uq_ssh_keys_tenant_name"),
     Index("ix_ssh_keys_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(63), nullable=False),
+    Column("image", String(200), nullable=False),
+    Column("instance_type", String(50), nullable=False),
+    Column("replicas", Integer, nullable=False),
+    Column("ports", JSON, nullable=False),
+    Column("env", JSON, nullable=False),
+    Column("cmd", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_reason", Text, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_deployments_tenant_name"),
+    Index("ix_deployments_tenant_created", "tenant_id", "created_at", "id"),
 )

@@ -16,7 +16,7 @@ from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sql
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
-from thecloud.domain.compute import SshKey
+from thecloud.domain.compute import Deployment, SshKey
 from thecloud.domain.errors import BackendUnavailable
 from thecloud.ports import repositories as p
 
@@ -163,6 +163,10 @@ class SqlUnitOfWork:
     @cached_property
     def ssh_keys(self) -> p.Repository[SshKey]:
         return compute.SqlSshKeys(self._c)
+
+    @cached_property
+    def deployments(self) -> p.Repository[Deployment]:
+        return compute.SqlDeployments(self._c)
 
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation

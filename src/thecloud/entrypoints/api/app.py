@@ -23,6 +23,7 @@ from thecloud.entrypoints.api.routes import (
     activity,
     auth,
     compute,
+    deployments,
     health,
     iam,
     instance_ops,
@@ -34,7 +35,19 @@ from thecloud.entrypoints.api.routes import (
 
 # Routes are matched in order, at about a microsecond each: data-plane routers (called on
 # every request of a workload) come before identity and administration.
-ROUTERS = (health, compute, instance_ops, ssh_keys, secrets, auth, tenants, rbac, iam, activity)
+ROUTERS = (
+    health,
+    compute,
+    instance_ops,
+    deployments,
+    ssh_keys,
+    secrets,
+    auth,
+    tenants,
+    rbac,
+    iam,
+    activity,
+)
 
 DESCRIPTION = """The Cloud's control-plane API.
 

@@ -147,3 +147,17 @@ class SetTagsRequest(Body):
 class ExecRequest(Body):
     command: list[str] = Field(min_length=1, max_length=200, description='e.g. ["ls", "-l"]')
     timeout: float = Field(default=60.0, gt=0, le=300, description="seconds")
+
+
+class CreateDeploymentRequest(Body):
+    name: str = Field(min_length=1, max_length=63)
+    image: str = Field(min_length=1, max_length=200)
+    replicas: int = Field(ge=0, le=100)
+    ports: str = Field(default="", max_length=1000, description='e.g. "0:80" (0 = any)')
+    instance_type: str = Field(default="", max_length=50)
+    env: list[str] = Field(default_factory=list, max_length=200)
+    cmd: list[str] = Field(default_factory=list, max_length=200)
+
+
+class ScaleDeploymentRequest(Body):
+    replicas: int = Field(ge=0, le=100)

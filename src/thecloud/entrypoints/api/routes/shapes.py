@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from thecloud.domain.audit import AuditRecord, Event
-from thecloud.domain.compute import Image, Instance, InstanceType, MetricSample, SshKey
+from thecloud.domain.compute import (
+    Deployment,
+    Image,
+    Instance,
+    InstanceType,
+    MetricSample,
+    SshKey,
+)
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.identity import ApiKey, ServiceAccount, ServiceAccountSecret, Tenant, User
 from thecloud.domain.policy import policy_to_dict
@@ -102,3 +109,12 @@ def metric(m: MetricSample) -> dict[str, Any]:
 
 def ssh_key(k: SshKey) -> dict[str, Any]:
     return public(k)
+
+
+def deployment(d: Deployment, replicas: list[Instance] | None = None) -> dict[str, Any]:
+    shaped = public(d)
+    shaped["ports"] = [str(p) for p in d.ports]
+    if replicas is not None:
+        shaped["instances"] = [instance(i) for i in replicas]
+        shaped["running"] = sum(1 for i in replicas if i.status == "RUNNING")
+    return shaped
