@@ -199,7 +199,7 @@ def bootstrap(
         secrets=SecretService(kernel, a.cipher),
         activity=ActivityService(kernel, bus),
         idempotency=IdempotencyService(kernel, settings.idempotency_ttl_hours, a.cipher),
-        images=ImageService(kernel),
+        images=ImageService(kernel, runtime),
         instances=instances,
         instance_ops=InstanceOps(kernel, quotas, runtime),
         ssh_keys=SshKeyService(kernel),

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     rate_limit_per_key: float = 200.0
     rate_limit_burst_seconds: float = 2.0
     max_body_bytes: int = 1024 * 1024
+    image_upload_max_bytes: int = (
+        8 * 1024**3
+    )  # a root filesystem tarball (POST /images/{id}/upload)
     idempotency_ttl_hours: int = 24
     cors_origins: list[str] = Field(default_factory=list)
     compute_worker: bool = True  # run the compute worker in each server process

@@ -189,6 +189,10 @@ class ContainerRuntime(Protocol):
         """Start an interactive process with a terminal in a running container."""
         ...
 
+    async def remove_image(self, reference: str) -> None:
+        """Remove a local image; Conflict while a container uses it; a missing one is fine."""
+        ...
+
     async def image(self, reference: str) -> ImageInfo | None:
         """The local image of this reference, or None."""
         ...

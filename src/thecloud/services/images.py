@@ -2,19 +2,76 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 from thecloud.domain.common import ListQuery, Page, new_id
 from thecloud.domain.compute import CATALOG, Image, ImageStatus
-from thecloud.domain.errors import InvalidInput, not_found
+from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.identity import Principal
+from thecloud.ports.compute import ContainerRuntime
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
 
 
 class ImageService(Service):
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, runtime: ContainerRuntime) -> None:
         super().__init__(kernel)
+        self._runtime = runtime
+
+    async def register(self, p: Principal, name: str, description: str) -> Image:
+        """A tenant image waiting for its root filesystem (PENDING_UPLOAD)."""
+        _check_name(name)
+        self.allow(p, "image:create", "image", name=name)
+        row = replace(
+            self._row(name, "", "", "", ImageStatus.PENDING_UPLOAD, description),
+            tenant_id=p.tenant_id,
+        )
+        async with self._uow() as uow:
+            if await uow.images.find_one(tenant_id=p.tenant_id, name=name):
+                raise Conflict(f"an image named {name!r} already exists in this tenant")
+            await uow.images.add(row)
+            await self._record(uow, p, "image:create", "image", row.id, {"name": name})
+            await uow.commit()
+        return row
+
+    async def upload(self, p: Principal, ident: str, rootfs: Path, os: str, version: str) -> Image:
+        """Import the uploaded root filesystem tarball as the image's local reference."""
+        async with self._uow(read_only=True) as uow:
+            row = await self._own(uow, p, ident)
+        self.allow(p, "image:create", "image", row.id, row.name)
+        reference = (
+            f"thecloud-user/{(row.tenant_id or p.tenant_id)[:8]}-{_slug(row.name)}:{row.id[:8]}"
+        )
+        await self._runtime.import_rootfs(rootfs, reference, ('CMD ["/bin/sh"]',))
+        done = self._pointed(row, reference, os, version)
+        async with self._uow() as uow:
+            await uow.images.update(done)
+            await self._record(uow, p, "image:upload", "image", row.id, {"reference": reference})
+            await uow.commit()
+        return done
+
+    async def delete(self, p: Principal, ident: str) -> None:
+        """Delete one of the tenant's own images (not while an instance uses it)."""
+        async with self._uow() as uow:
+            row = await self._own(uow, p, ident)
+            self.allow(p, "image:delete", "image", row.id, row.name)
+            if row.reference:
+                users = await uow.instances.find(image_ref=row.reference, deleted_at=None)
+                if users:
+                    raise Conflict(f"image {row.name} is used by instance {users[0].name}")
+                await self._runtime.remove_image(row.reference)
+            await uow.images.delete(row.id, p.tenant_id)
+            await self._record(uow, p, "image:delete", "image", row.id, {"name": row.name})
+            await uow.commit()
+
+    async def _own(self, uow: UnitOfWork, p: Principal, ident: str) -> Image:
+        row = await uow.images.get(ident, p.tenant_id)
+        row = row or await uow.images.find_one(tenant_id=p.tenant_id, name=ident)
+        if row is None:
+            raise not_found("image", ident)  # catalog images are not the tenant's to change
+        return row
 
     async def sync_catalog(self) -> None:
         """One catalog row per known name (MISSING until built); run at start."""
@@ -89,3 +146,18 @@ class ImageService(Service):
         if found is None:
             raise not_found("image", ident)
         return found
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,127}$")
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"image name {name!r} is invalid: 1-128 lower-case letters, digits, '.', '_', ':' "
+            "or '-', starting with a letter or digit"
+        )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9._-]", "-", name)[:40]

@@ -146,6 +146,9 @@ class DockerRuntime:
     ) -> ImageInfo:
         return await self._call(lambda api: _import(api, tarball, reference, changes))
 
+    async def remove_image(self, reference: str) -> None:
+        await self._call(lambda api: _remove_image(api, reference))
+
     async def _call(self, fn: Callable[[APIClient], T]) -> T:
         return await self._engine.call(fn)
 
@@ -279,6 +282,11 @@ def _image(api: APIClient, reference: str) -> ImageInfo | None:
         return image_info(reference, api.inspect_image(reference))  # type: ignore[no-untyped-call]
     except docker_errors.NotFound:
         return None
+
+
+def _remove_image(api: APIClient, reference: str) -> None:
+    with contextlib.suppress(docker_errors.NotFound):
+        api.remove_image(reference)
 
 
 def _import(api: APIClient, tarball: Path, reference: str, changes: tuple[str, ...]) -> ImageInfo:

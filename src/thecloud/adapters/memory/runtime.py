@@ -177,6 +177,12 @@ class MemoryRuntime:
         await session.resize(rows, cols)
         return session
 
+    async def remove_image(self, reference: str) -> None:
+        self._up("remove_image", reference)
+        if any(c.spec.image == reference for c in self.containers.values()):
+            raise Conflict(f"image {reference} is used by a container")
+        self.images.pop(reference, None)
+
     async def image(self, reference: str) -> ImageInfo | None:
         self._up("image", reference)
         return self.images.get(reference)

@@ -138,5 +138,7 @@ def _middleware(app: FastAPI, s: Settings) -> None:
         per_key=s.rate_limit_per_key,
         burst_seconds=s.rate_limit_burst_seconds,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=s.max_body_bytes, streamed=r"^/images/[^/]+/upload$"
+    )
     app.add_middleware(RequestIdMiddleware)

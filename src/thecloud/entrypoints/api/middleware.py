@@ -87,13 +87,14 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """413 in the error envelope for bodies over the limit, declared or streamed."""
+    """413 in the error envelope for bodies over the limit, declared or streamed. Paths
+    matching `streamed` (uploads the route spools to disk with its own limit) pass through."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: str = r"^$") -> None:
+        self.app, self.max, self.streamed = app, max_bytes, re.compile(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self.streamed.match(scope["path"]):
             return await self.app(scope, receive, send)
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max:

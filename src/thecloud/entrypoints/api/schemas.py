@@ -161,3 +161,8 @@ class CreateDeploymentRequest(Body):
 
 class ScaleDeploymentRequest(Body):
     replicas: int = Field(ge=0, le=100)
+
+
+class RegisterImageRequest(Body):
+    name: str = Field(min_length=1, max_length=128)
+    description: str = Field(default="", max_length=1000)

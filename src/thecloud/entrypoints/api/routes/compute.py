@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +16,7 @@ from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent
 from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, list_query, listed, ok
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
+from thecloud.entrypoints.api.uploads import rootfs_identity, spooled
 from thecloud.services.instances import LaunchRequest
 
 router = APIRouter(tags=["compute"], responses=RESPONSES)
@@ -41,6 +43,47 @@ async def list_images(
     """The platform catalog (what each name really contains) and the tenant's own images."""
     page = await c.images.list(p, list_query(limit, offset, name=name))
     return listed(request, page, shapes.image)
+
+
+@router.post("/images", status_code=201)
+async def register_image(
+    request: Request, body: s.RegisterImageRequest, p: CurrentPrincipal, c: Services
+) -> Response:
+    """Register an image of your own; then upload its root filesystem tarball."""
+
+    async def run() -> Response:
+        image = await c.images.register(p, body.name, body.description)
+        return ok(request, shapes.image(image), 201)
+
+    return await idempotent(request, p, body.model_dump(), run)
+
+
+@router.post(
+    "/images/{image}/upload",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload_image(request: Request, image: str, p: CurrentPrincipal, c: Services) -> Response:
+    """The root filesystem as the request body (a tar archive, plain or compressed); the
+    image becomes AVAILABLE, with the os and version its os-release names."""
+    settings = c.settings
+    async with spooled(
+        request, settings.data_dir / "uploads", settings.image_upload_max_bytes
+    ) as tarball:
+        os, version = await asyncio.to_thread(rootfs_identity, tarball)
+        done = await c.images.upload(p, image, tarball, os, version)
+    return ok(request, shapes.image(done))
+
+
+@router.delete("/images/{image}", status_code=204)
+async def delete_image(image: str, p: CurrentPrincipal, c: Services) -> Response:
+    """Delete one of your own images (refused while an instance uses it)."""
+    await c.images.delete(p, image)
+    return Response(status_code=204)
 
 
 @router.get("/images/{image:path}")

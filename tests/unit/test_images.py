@@ -1,0 +1,53 @@
+"""The image catalog and tenants' own images on fakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.conftest import Account, Harness
+from tests.unit.test_instances import launched
+from thecloud.adapters.memory.runtime import MemoryRuntime
+from thecloud.domain.common import ListQuery
+from thecloud.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+async def test_own_images_are_registered_uploaded_used_and_deleted(
+    h: Harness, owner: Account, tmp_path: Path
+) -> None:
+    runtime = h.adapters.runtime
+    assert isinstance(runtime, MemoryRuntime)
+    image = await h.cloud.images.register(owner.principal, "tools", "my tools")
+    assert (image.status, image.tenant_id) == ("PENDING_UPLOAD", owner.tenant_id)
+    with pytest.raises(Conflict, match="not built"):
+        await launched(h, owner, image="tools")
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(b"tar")
+    done = await h.cloud.images.upload(owner.principal, "tools", rootfs, "debian", "12")
+    assert done.status == "AVAILABLE" and done.reference in runtime.images
+    ident = await launched(h, owner, image="tools")
+    with pytest.raises(Conflict, match="used by instance"):
+        await h.cloud.images.delete(owner.principal, "tools")
+    await h.cloud.instances.request(owner.principal, ident, "terminate")
+    await h.cloud.worker.step()
+    await h.cloud.images.delete(owner.principal, "tools")
+    assert done.reference not in runtime.images
+
+
+async def test_own_images_are_private_and_the_catalog_is_read_only(
+    h: Harness, owner: Account
+) -> None:
+    await h.cloud.images.register(owner.principal, "mine", "")
+    stranger = await h.register("stranger")
+    names = {i.name for i in (await h.cloud.images.list(stranger.principal, ListQuery())).items}
+    assert "mine" not in names and "busybox" in names
+    with pytest.raises(NotFound):
+        await h.cloud.images.get(stranger.principal, "mine")
+    with pytest.raises(NotFound):
+        await h.cloud.images.delete(owner.principal, "busybox")
+    with pytest.raises(InvalidInput, match="image name"):
+        await h.cloud.images.register(owner.principal, "Bad Name", "")
+    viewer = await h.member(owner, "viewer")
+    with pytest.raises(Forbidden):
+        await h.cloud.images.register(viewer, "nope", "")
