@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from thecloud.sdk._core import JSON, Page
 from thecloud.sdk.client import AsyncClient, Client
+from thecloud.sdk.console import AsyncConsoleSession, ConsoleSession
 from thecloud.sdk.errors import (
     APIConnectionError,
     CloudAPIError,
@@ -23,9 +24,11 @@ __all__ = [
     "JSON",
     "APIConnectionError",
     "AsyncClient",
+    "AsyncConsoleSession",
     "Client",
     "CloudAPIError",
     "ConflictError",
+    "ConsoleSession",
     "ForbiddenError",
     "NotFoundError",
     "Page",

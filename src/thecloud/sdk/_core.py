@@ -34,6 +34,7 @@ class Call:
     params: Mapping[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     enveloped: bool = True
+    timeout: float | None = None  # seconds, instead of the client's (e.g. a long exec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,8 @@ def request_args(opts: Options, call: Call) -> dict[str, Any]:
     }
     if call.json is not None:
         args["json"] = call.json
+    if call.timeout is not None:
+        args["timeout"] = call.timeout
     return args
 
 

@@ -27,6 +27,8 @@ from thecloud.sdk._core import (
     stream_timeout,
 )
 from thecloud.sdk._wait import Poll
+from thecloud.sdk._ws import async_json_stream, json_stream, open_sync
+from thecloud.sdk.console import AsyncConsoleSession, ConsoleSession, console_call
 from thecloud.sdk.errors import NotFoundError
 from thecloud.sdk.resources import Resources
 
@@ -86,6 +88,9 @@ class SyncExecutor:
                         yield message
         except httpx.TransportError as exc:
             raise connection_error(exc, self._opts) from exc
+
+    def websocket(self, call: Call) -> Generator[JSON, None, None]:
+        return json_stream(self._opts, call)
 
     def wait(self, poll: Poll) -> JSON:
         while True:
@@ -151,6 +156,9 @@ class AsyncExecutor:
         except httpx.TransportError as exc:
             raise connection_error(exc, self._opts) from exc
 
+    def websocket(self, call: Call) -> AsyncGenerator[JSON, None]:
+        return async_json_stream(self._opts, call)
+
     async def wait(self, poll: Poll) -> JSON:
         while True:
             try:
@@ -187,6 +195,12 @@ class Client(Resources[JSON, Page, list[JSON], None, Generator[JSON, None, None]
         )
         self._http = httpx.Client(base_url=opts.base_url, timeout=timeout, transport=transport)
         super().__init__(SyncExecutor(self._http, opts), opts)
+
+    def console(
+        self, instance: str, *, rows: int | None = None, cols: int | None = None
+    ) -> ConsoleSession:
+        """Open a shell in a running instance (id or name), on a terminal of this size."""
+        return ConsoleSession(open_sync(self._opts, console_call(instance, rows, cols)), self._opts)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -237,6 +251,12 @@ class AsyncClient(
         )
         self._http = httpx.AsyncClient(base_url=opts.base_url, timeout=timeout, transport=transport)
         super().__init__(AsyncExecutor(self._http, opts), opts)
+
+    def console(
+        self, instance: str, *, rows: int | None = None, cols: int | None = None
+    ) -> AsyncConsoleSession:
+        """A shell in a running instance: `async with client.console("web") as term: ...`."""
+        return AsyncConsoleSession(self._opts, console_call(instance, rows, cols))
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -1,4 +1,7 @@
-"""`cloud instance`: launch, list, inspect, stop, start, reboot, terminate and read logs."""
+"""`cloud instance`: launch, list, inspect, stop, start, reboot, terminate and read logs.
+
+Operations on a live instance (pause, tags, exec, stats, console) are in instance_ops.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from rich.markup import escape
 
 from thecloud.entrypoints.cli.activity import Since, parse_when
 from thecloud.entrypoints.cli.context import All, Limit, Offset, State, show_list, state
+from thecloud.entrypoints.cli.live import follow_logs, print_line
 from thecloud.entrypoints.cli.output import Output
 from thecloud.sdk import JSON
 
@@ -109,17 +113,21 @@ def list_(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="Only this status, e.g. RUNNING.")] = None,
     name: Annotated[str | None, typer.Option(help="Only the instance of this name.")] = None,
+    label: Annotated[
+        Pairs, typer.Option("--label", "-l", help="Only those tagged key=value. Repeatable.")
+    ] = None,
     limit: Limit = None,
     offset: Offset = None,
     all_pages: All = False,
 ) -> None:
     """The tenant's instances."""
     instances, wanted = state(ctx).client().instances, status.upper() if status else None
+    labels = pairs(label, "--label")
     show_list(
         ctx,
         "instance",
-        lambda: instances.list(name=name, status=wanted, limit=limit, offset=offset),
-        lambda: instances.iterate(name=name, status=wanted),
+        lambda: instances.list(name=name, status=wanted, labels=labels, limit=limit, offset=offset),
+        lambda: instances.iterate(name=name, status=wanted, labels=labels),
         all_pages,
     )
 
@@ -172,11 +180,17 @@ def logs(
     instance: InstanceArg,
     tail: Annotated[int | None, typer.Option(min=0, help="Only the last N lines.")] = None,
     since: Since = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Then new lines as they come, until Ctrl-C.")
+    ] = False,
 ) -> None:
     """The instance's output, oldest first (its stderr lines on stderr)."""
-    st = state(ctx)
-    lines = st.client().instances.logs(instance, tail=tail, since=parse_when(since))
+    st, when = state(ctx), parse_when(since)
+    skip = follow and tail == 0  # `-f --tail 0`: new lines only
+    lines = [] if skip else st.client().instances.logs(instance, tail=tail, since=when)
+    if follow:
+        return follow_logs(st, instance, lines, when, tail)
     if st.output is not Output.table:
         return st.show(lines)
     for line in lines:
-        typer.echo(str(line.get("text", "")).rstrip("\n"), err=line.get("stream") == "stderr")
+        print_line(st, line)

@@ -13,6 +13,7 @@ from thecloud.entrypoints.cli import (
     auth,
     iam,
     images,
+    instance_ops,
     instances,
     keys,
     quotas,
@@ -119,6 +120,7 @@ app.add_typer(quotas.app, name="quotas")
 app.add_typer(rbac.app, name="rbac")
 app.add_typer(iam.app, name="iam")
 app.add_typer(secrets.app, name="secret")
+instances.app.add_typer(instance_ops.app)  # pause, resize, tags, exec, stats, console, ...
 app.add_typer(instances.app, name="instance")
 app.add_typer(images.image_app, name="image")
 app.add_typer(images.type_app, name="instance-type")

@@ -52,6 +52,10 @@ class Executor(Protocol[One_co, Page_co, List_co, Done_co, Stream_co]):
         """Server-sent events of a stream, one dict per message."""
         ...
 
+    def websocket(self, call: Call) -> Stream_co:
+        """The JSON messages of a WebSocket stream, one dict each, until it ends."""
+        ...
+
     def wait(self, poll: Poll) -> One_co:
         """Repeat the poll's GET until it settles; the last object seen."""
         ...

@@ -1,4 +1,7 @@
-"""Compute: instances (launch, lifecycle, logs, waiting for a status), images, instance types."""
+"""Compute: instances (launch, lifecycle, logs, waiting for a status), images, instance types.
+
+Operations on a live instance (pause, resize, tags, exec, stats, streams) are in instance_ops.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from thecloud.sdk._core import JSON, Call, body, listing, query, seg
 from thecloud.sdk._wait import Poll, StatusCallback
 from thecloud.sdk.resources.base import Done, ListT, One, PageT, Resource, Stream
+from thecloud.sdk.resources.instance_ops import InstanceOperations
 
 InstanceRef = str | Mapping[str, Any]
 _FAILED = frozenset({"ERROR", "DELETED"})
@@ -37,11 +41,16 @@ def _ident(instance: InstanceRef) -> tuple[str, JSON | None]:
     return instance, None
 
 
+def _labels(labels: Mapping[str, str] | None) -> list[str] | None:
+    """`label=key=value` query values (all must match)."""
+    return [f"{k}={v}" for k, v in labels.items()] if labels else None
+
+
 def _statuses(until: str | Iterable[str]) -> frozenset[str]:
     return frozenset({until} if isinstance(until, str) else until)
 
 
-class Instances(Resource[One, PageT, ListT, Done, Stream]):
+class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
     """`/instances`: containers (later VMs) with an asynchronous, durable lifecycle."""
 
     def launch(
@@ -75,18 +84,26 @@ class Instances(Resource[One, PageT, ListT, Done, Stream]):
         *,
         name: str | None = None,
         status: str | None = None,
+        labels: Mapping[str, str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> PageT:
-        """One page of the tenant's instances, optionally of one name or status."""
-        return self._x.page(listing("/instances", limit, offset, name=name, status=status))
+        """One page of the tenant's instances, optionally of one name or status, and only those
+        carrying every one of `labels` (tags)."""
+        filters = {"name": name, "status": status, "label": _labels(labels)}
+        return self._x.page(listing("/instances", limit, offset, **filters))
 
     def iterate(
-        self, *, name: str | None = None, status: str | None = None, page_size: int = 100
+        self,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        page_size: int = 100,
     ) -> Stream:
-        """All the tenant's instances (optionally of one name or status)."""
-        call = listing("/instances", page_size, 0, name=name, status=status)
-        return self._x.iterate(call, page_size)
+        """All the tenant's instances (filtered as `list` is)."""
+        filters = {"name": name, "status": status, "label": _labels(labels)}
+        return self._x.iterate(listing("/instances", page_size, 0, **filters), page_size)
 
     def get(self, instance: str) -> One:
         """An instance by id or name."""
