@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from thecloud.config import Settings
+from thecloud.domain.errors import BackendUnavailable
 from thecloud.ports.access import AccessWatch
 from thecloud.ports.clock import Clock
 from thecloud.ports.compute import ContainerRuntime
@@ -75,8 +77,18 @@ class Container:
         assert self.kernel is not None  # noqa: S101
         await sync_builtin_roles(self.kernel)
         await self.images.sync_catalog()
-        for found in await self.discover_images() if self.discover_images else []:
-            await self.images.record_build(found.name, found.reference, found.os, found.version)
+        await self._discover()
+
+    async def _discover(self) -> None:
+        """Record the catalog images on the engine; an unreachable engine is only logged
+        (the API serves without it, and compute calls answer 503 until it returns)."""
+        try:
+            found = await self.discover_images() if self.discover_images else []
+        except BackendUnavailable as exc:
+            logging.getLogger(__name__).warning("catalog not refreshed: %s", exc)
+            return
+        for image in found:
+            await self.images.record_build(image.name, image.reference, image.os, image.version)
 
     async def open(self) -> None:
         """Start what each server process keeps running: the access watch, if any, and

@@ -67,7 +67,7 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def start_server(tmp: Path, **env: str) -> Server:
+def start_server(tmp: Path, ready: str = "/health/ready", **env: str) -> Server:
     port = free_port()
     data_dir = tmp / "data"
     db_url = (
@@ -97,17 +97,17 @@ def start_server(tmp: Path, **env: str) -> Server:
         )
     installation = full_env["THECLOUD_INSTALLATION_ID"]
     server = Server(f"http://127.0.0.1:{port}", data_dir, db_url, proc, log, installation)
-    _wait_ready(server)
+    _wait_ready(server, ready)
     return server
 
 
-def _wait_ready(server: Server, timeout: float = 60.0) -> None:
+def _wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log.read_text()}")
         try:
-            if httpx.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}{path}", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -195,8 +195,8 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Starts extra servers (on `tmp_path` unless another directory is given) and stops them."""
     started: list[Server] = []
 
-    def start(tmp: Path | None = None, **env: str) -> Server:
-        started.append(start_server(tmp or tmp_path, **env))
+    def start(tmp: Path | None = None, ready: str = "/health/ready", **env: str) -> Server:
+        started.append(start_server(tmp or tmp_path, ready, **env))
         return started[-1]
 
     yield start
