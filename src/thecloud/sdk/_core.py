@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
+from thecloud.sdk._upload import Upload
 from thecloud.sdk.errors import (
     APIConnectionError,
     CloudAPIError,
@@ -35,6 +36,7 @@ class Call:
     idempotency_key: str | None = None
     enveloped: bool = True
     timeout: float | None = None  # seconds, instead of the client's (e.g. a long exec)
+    content: Upload | None = None  # a raw body streamed from a file, instead of `json`
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +120,8 @@ def headers(opts: Options, call: Call) -> dict[str, str]:
     return out
 
 
-def request_args(opts: Options, call: Call) -> dict[str, Any]:
-    """Keyword arguments for httpx's `request` / `stream`."""
+def request_args(opts: Options, call: Call, *, aio: bool = False) -> dict[str, Any]:
+    """Keyword arguments for httpx's `request` / `stream` (of an AsyncClient when `aio`)."""
     args: dict[str, Any] = {
         "method": call.method,
         "url": call.path,
@@ -128,6 +130,9 @@ def request_args(opts: Options, call: Call) -> dict[str, Any]:
     }
     if call.json is not None:
         args["json"] = call.json
+    if call.content is not None:
+        args["headers"].update(call.content.headers())
+        args["content"] = call.content.achunks() if aio else call.content.chunks()
     if call.timeout is not None:
         args["timeout"] = call.timeout
     return args
@@ -174,9 +179,12 @@ def parse_page(response: httpx.Response) -> Page:
     )
 
 
-def retry_delay(response: httpx.Response, attempt: int, opts: Options) -> float | None:
-    """Seconds to wait before retrying (429/503 with an acceptable Retry-After), else None."""
+def retry_delay(response: httpx.Response, attempt: int, opts: Options, call: Call) -> float | None:
+    """Seconds to wait before retrying (429/503 with an acceptable Retry-After), else None;
+    never for a body that cannot be sent again."""
     if response.status_code not in RETRY_STATUSES or attempt >= opts.max_retries:
+        return None
+    if call.content is not None and not call.content.replayable:
         return None
     wait = parse_retry_after(response.headers.get("retry-after"))
     if wait is None or wait > opts.max_retry_wait:

@@ -10,6 +10,13 @@ from thecloud.sdk._core import JSON, Call
 from thecloud.sdk.errors import NotFoundError, ResourceFailedError, WaitTimeoutError
 
 StatusCallback = Callable[[JSON], None]
+Observer = Callable[[JSON], str | None]
+
+
+def status_of(current: JSON) -> str | None:
+    """What a wait usually watches: the object's `status`."""
+    status = current.get("status")
+    return None if status is None else str(status)
 
 
 @dataclass(slots=True)
@@ -30,6 +37,7 @@ class Poll:
     interval: float = 0.5
     on_status: StatusCallback | None = None
     last: JSON | None = None
+    observe: Observer = status_of
     seen: str | None = field(default=None, init=False)
     deadline: float | None = field(default=None, init=False)
 
@@ -43,8 +51,8 @@ class Poll:
         """Note what was seen; True once it is wanted; raise if it failed."""
         if self.deadline is None:
             self.deadline = time.monotonic() + self.timeout
-        self._note(current)
-        status = current.get("status")
+        status = self.observe(current)
+        self._note(current, status)
         if status in self.until:
             return True
         if status in self.failed:
@@ -63,11 +71,10 @@ class Poll:
             )
         return min(self.interval, remaining)
 
-    def _note(self, current: JSON) -> None:
-        status = current.get("status")
+    def _note(self, current: JSON, status: str | None) -> None:
         if self.on_status is not None and status != self.seen:
             self.on_status(current)
-        self.seen, self.last = None if status is None else str(status), current
+        self.seen, self.last = status, current
 
     def _label(self) -> str:
         last = self.last or {}

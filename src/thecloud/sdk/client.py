@@ -50,7 +50,7 @@ class SyncExecutor:
                 response = self._http.request(**request_args(self._opts, call))
             except httpx.TransportError as exc:
                 raise connection_error(exc, self._opts) from exc
-            delay = retry_delay(response, attempt, self._opts)
+            delay = retry_delay(response, attempt, self._opts, call)
             if delay is None:
                 return response
             time.sleep(delay)
@@ -113,10 +113,10 @@ class AsyncExecutor:
         attempt = 0
         while True:
             try:
-                response = await self._http.request(**request_args(self._opts, call))
+                response = await self._http.request(**request_args(self._opts, call, aio=True))
             except httpx.TransportError as exc:
                 raise connection_error(exc, self._opts) from exc
-            delay = retry_delay(response, attempt, self._opts)
+            delay = retry_delay(response, attempt, self._opts, call)
             if delay is None:
                 return response
             await asyncio.sleep(delay)

@@ -5,7 +5,10 @@ Operations on a live instance (pause, tags, exec, stats, console) are in instanc
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,16 +49,38 @@ def progress(instance: JSON) -> str:
     return f"{line} - {reason}" if reason and reason.lower() != status.lower() else line
 
 
+@contextlib.contextmanager
+def spinner(first: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr showing `first`; the function given shows and prints a new line."""
+    con, started = Console(stderr=True, highlight=False), time.monotonic()
+    with con.status(escape(first)) as status:
+
+        def changed(line: str) -> None:
+            status.update(escape(line))
+            con.print(f"{line} ({time.monotonic() - started:.1f} s)", markup=False)
+
+        yield changed
+
+
 def wait_for(st: State, instance: JSON, until: str, timeout: float) -> JSON:
     """Poll until the status is `until`: a spinner, and a line per change, on stderr."""
-    con, started = Console(stderr=True, highlight=False), time.monotonic()
-    with con.status(escape(progress(instance))) as spinner:
+    with spinner(progress(instance)) as changed:
+        return st.client().instances.wait(
+            instance, until, timeout=timeout, on_status=lambda i: changed(progress(i))
+        )
 
-        def changed(current: JSON) -> None:
-            spinner.update(escape(progress(current)))
-            con.print(f"{progress(current)} ({time.monotonic() - started:.1f} s)", markup=False)
 
-        return st.client().instances.wait(instance, until, timeout=timeout, on_status=changed)
+def read_user_data(text: str | None, path: Path | None) -> str | None:
+    """The user-data script, from --user-data or --user-data-file (not both)."""
+    if text is not None and path is not None:
+        raise typer.BadParameter("give --user-data or --user-data-file, not both")
+    if path is None:
+        return text
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        hint = "--user-data-file"
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint=hint) from exc
 
 
 def show_instance(st: State, instance: JSON) -> None:
@@ -90,11 +115,21 @@ def launch(
     env: Annotated[Pairs, typer.Option("--env", "-e", help="KEY=VALUE. Repeatable.")] = None,
     label: Annotated[Pairs, typer.Option("--label", "-l", help="key=value. Repeatable.")] = None,
     meta: Annotated[Pairs, typer.Option("--meta", help="key=value metadata. Repeatable.")] = None,
+    ssh_key: Annotated[
+        str | None, typer.Option("--ssh-key", help="SSH key (`cloud ssh-key list`) to install.")
+    ] = None,
+    user_data: Annotated[
+        str | None, typer.Option("--user-data", help="A script run once, at first boot.")
+    ] = None,
+    user_data_file: Annotated[
+        Path | None,
+        typer.Option("--user-data-file", dir_okay=False, help="The first-boot script's file."),
+    ] = None,
     wait: Wait = False,
     timeout: Timeout = 60.0,
 ) -> None:
     """Launch an instance: `cloud instance launch web -i alpine -p 8080:80 -- sleep 1d`."""
-    st = state(ctx)
+    st, script = state(ctx), read_user_data(user_data, user_data_file)
     instance = st.client().instances.launch(
         name,
         image,
@@ -104,6 +139,8 @@ def launch(
         cmd=cmd or None,
         labels=pairs(label, "--label"),
         metadata=pairs(meta, "--meta"),
+        ssh_key=ssh_key,
+        user_data=script,
     )
     finish(st, instance, "RUNNING" if wait else None, timeout)
 

@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from thecloud.entrypoints.cli import (
     activity,
     auth,
+    deployments,
     iam,
     images,
     instance_ops,
@@ -19,6 +20,7 @@ from thecloud.entrypoints.cli import (
     quotas,
     rbac,
     secrets,
+    ssh_keys,
     tenants,
 )
 from thecloud.entrypoints.cli.config import ConfigError
@@ -124,6 +126,8 @@ instances.app.add_typer(instance_ops.app)  # pause, resize, tags, exec, stats, c
 app.add_typer(instances.app, name="instance")
 app.add_typer(images.image_app, name="image")
 app.add_typer(images.type_app, name="instance-type")
+app.add_typer(ssh_keys.app, name="ssh-key")
+app.add_typer(deployments.app, name="deployment")
 app.add_typer(activity.audit_app, name="audit")
 app.add_typer(activity.events_app, name="events")
 

@@ -36,6 +36,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "instance": ("name", "status", "image", "instance_type", "host_ports", "id"),
     "image": ("name", "status", "os", "version", "reference", "alias_of", "id"),
     "instance_type": ("id", "category", "vcpus", "memory_mb", "disk_gb", "price_per_hour"),
+    "ssh_key": ("name", "fingerprint", "id", "created_at"),
+    "deployment": ("name", "status", "image", "replicas", "ports", "instance_type", "id"),
 }
 _MAX_LISTED = 6
 

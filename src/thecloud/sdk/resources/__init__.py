@@ -9,9 +9,11 @@ from thecloud.sdk.resources.activity import Audit, Events, Health
 from thecloud.sdk.resources.auth import ApiKeys, Auth
 from thecloud.sdk.resources.base import Done, Executor, ListT, One, PageT, Resource, Stream
 from thecloud.sdk.resources.compute import Images, Instances, InstanceTypes
+from thecloud.sdk.resources.deployments import Deployments
 from thecloud.sdk.resources.iam import Iam, ServiceAccounts
 from thecloud.sdk.resources.rbac import Rbac
 from thecloud.sdk.resources.secrets import Secrets
+from thecloud.sdk.resources.ssh_keys import SshKeys
 from thecloud.sdk.resources.tenants import Quotas, Tenants
 
 __all__ = ["Executor", "Resource", "Resources"]
@@ -33,6 +35,8 @@ class Resources(Generic[One, PageT, ListT, Done, Stream]):
         self.instances = Instances(x)
         self.images = Images(x)
         self.instance_types = InstanceTypes(x)
+        self.ssh_keys = SshKeys(x)
+        self.deployments = Deployments(x)
         self.audit = Audit(x)
         self.events = Events(x)
         self.health = Health(x)

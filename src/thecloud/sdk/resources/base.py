@@ -7,9 +7,10 @@ returns: one object, a page, a plain list, nothing, and a stream of objects.
 
 from __future__ import annotations
 
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
-from thecloud.sdk._core import Call
+from thecloud.sdk._core import JSON, Call
 from thecloud.sdk._wait import Poll
 
 One_co = TypeVar("One_co", covariant=True)
@@ -23,6 +24,15 @@ PageT = TypeVar("PageT")
 ListT = TypeVar("ListT")
 Done = TypeVar("Done")
 Stream = TypeVar("Stream")
+
+Ref = str | Mapping[str, Any]  # a resource by id or name, or the object a call returned
+
+
+def ident(ref: Ref) -> tuple[str, JSON | None]:
+    """The id (or name) to address a resource by, and the object when one was given."""
+    if isinstance(ref, Mapping):
+        return str(ref["id"]), dict(ref)
+    return ref, None
 
 
 class Executor(Protocol[One_co, Page_co, List_co, Done_co, Stream_co]):

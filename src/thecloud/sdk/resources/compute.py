@@ -7,38 +7,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from thecloud.sdk._core import JSON, Call, body, listing, query, seg
+from thecloud.sdk._core import Call, body, listing, query, seg
+from thecloud.sdk._upload import Progress, Source, Upload
 from thecloud.sdk._wait import Poll, StatusCallback
-from thecloud.sdk.resources.base import Done, ListT, One, PageT, Resource, Stream
+from thecloud.sdk.resources.base import Done, ListT, One, PageT, Ref, Resource, Stream, ident
 from thecloud.sdk.resources.instance_ops import InstanceOperations
 
-InstanceRef = str | Mapping[str, Any]
+InstanceRef = Ref
 _FAILED = frozenset({"ERROR", "DELETED"})
+UPLOAD_TIMEOUT = 600.0  # seconds for each step of an upload, the server's checks included
 
 
-def _ports(ports: str | Sequence[str] | None) -> str | None:
+def join_ports(ports: str | Sequence[str] | None) -> str | None:
     """`"8080:80,0:22"` as the API takes it, from that string or a list of mappings."""
     if ports is None or isinstance(ports, str):
         return ports
     return ",".join(ports)
 
 
-def _env(env: Mapping[str, str] | Sequence[str] | None) -> list[str] | None:
+def env_list(env: Mapping[str, str] | Sequence[str] | None) -> list[str] | None:
     """`["K=V", ...]` from a mapping or a list of `K=V` strings."""
     if env is None:
         return None
     if isinstance(env, Mapping):
         return [f"{k}={v}" for k, v in env.items()]
     return list(env)
-
-
-def _ident(instance: InstanceRef) -> tuple[str, JSON | None]:
-    """The id (or name) to address an instance by, and the object when one was given."""
-    if isinstance(instance, Mapping):
-        return str(instance["id"]), dict(instance)
-    return instance, None
 
 
 def _labels(labels: Mapping[str, str] | None) -> list[str] | None:
@@ -64,18 +58,26 @@ class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
         cmd: Sequence[str] | None = None,
         labels: Mapping[str, str] | None = None,
         metadata: Mapping[str, str] | None = None,
+        ssh_key: str | None = None,
+        user_data: str | None = None,
         idempotency_key: str | None = None,
     ) -> One:
-        """Launch an instance (202, status STARTING); `wait` for it to be RUNNING."""
+        """Launch an instance (202, status STARTING); `wait` for it to be RUNNING.
+
+        `ssh_key` (an SSH key's id or name) goes to /root/.ssh/authorized_keys and `user_data`
+        (a script, at most 16 KiB) runs once, both at the instance's first boot.
+        """
         payload = body(
             name=name,
             image=image,
             instance_type=instance_type,
-            ports=_ports(ports),
-            env=_env(env),
+            ports=join_ports(ports),
+            env=env_list(env),
             cmd=list(cmd) if cmd is not None else None,
             labels=dict(labels) if labels is not None else None,
             metadata=dict(metadata) if metadata is not None else None,
+            ssh_key_id=ssh_key,
+            user_data=user_data,
         )
         return self._x.one(Call("POST", "/instances", payload, idempotency_key=idempotency_key))
 
@@ -147,10 +149,10 @@ class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
         when it lands in ERROR, or DELETED unless that is wanted, and WaitTimeoutError after
         `timeout` seconds. `on_status(instance)` is called whenever the status changes.
         """
-        ident, last = _ident(instance)
+        ref, last = ident(instance)
         wanted = _statuses(until)
         poll = Poll(
-            Call("GET", f"/instances/{seg(ident)}"),
+            Call("GET", f"/instances/{seg(ref)}"),
             "instance",
             wanted,
             failed=_FAILED - wanted,
@@ -179,6 +181,32 @@ class Images(Resource[One, PageT, ListT, Done, Stream]):
     def get(self, image: str) -> One:
         """An image by id or name (e.g. `alpine`, `python:3.12`)."""
         return self._x.one(Call("GET", f"/images/{seg(image)}"))
+
+    def register(
+        self, name: str, *, description: str | None = None, idempotency_key: str | None = None
+    ) -> One:
+        """Register an image of your own (status PENDING_UPLOAD); then `upload` its files."""
+        payload = body(name=name, description=description)
+        return self._x.one(Call("POST", "/images", payload, idempotency_key=idempotency_key))
+
+    def upload(
+        self,
+        image: str,
+        rootfs: Source,
+        *,
+        on_progress: Progress | None = None,
+        timeout: float = UPLOAD_TIMEOUT,
+    ) -> One:
+        """Send the image's root filesystem, a tar archive (plain or gzip), from a path or a
+        binary file object, in chunks as it is read; the image becomes AVAILABLE, with the os
+        and version of its /etc/os-release. `on_progress(bytes_sent)` follows the upload."""
+        content = Upload(rootfs, on_progress)
+        path = f"/images/{seg(image)}/upload"
+        return self._x.one(Call("POST", path, content=content, timeout=timeout))
+
+    def delete(self, image: str) -> Done:
+        """Delete one of your own images (a 409 while an instance uses it)."""
+        return self._x.done(Call("DELETE", f"/images/{seg(image)}"))
 
 
 class InstanceTypes(Resource[One, PageT, ListT, Done, Stream]):
