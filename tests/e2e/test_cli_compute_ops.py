@@ -173,7 +173,8 @@ def test_console_of_a_paused_instance_is_refused(cli: Cli, vm: dict[str, str]) -
 
 
 class Screen:
-    """The far side of a pseudo-terminal: what the program wrote, read with deadlines."""
+    """The far side of a pseudo-terminal: what the program wrote, read with deadlines. Like a
+    real terminal it answers cursor-position queries (busybox's shell asks one at start)."""
 
     def __init__(self, fd: int) -> None:
         self.fd, self.seen = fd, b""
@@ -181,9 +182,10 @@ class Screen:
     def resize(self, rows: int, cols: int) -> None:
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
-    def expect(self, text: bytes, timeout: float = 20.0) -> None:
+    def expect(self, text: bytes, timeout: float = 20.0, start: int = 0) -> None:
+        """Wait until `text` shows up in the output from position `start` on."""
         deadline = time.monotonic() + timeout
-        while text not in self.seen:
+        while text not in self.seen[start:]:
             left = deadline - time.monotonic()
             assert left > 0, f"no {text!r} in {timeout} s: {self.seen[-300:]!r}"
             if select.select([self.fd], [], [], left)[0]:
@@ -193,6 +195,8 @@ class Screen:
                     chunk = b""
                 assert chunk, f"terminal closed before {text!r}: {self.seen[-300:]!r}"
                 self.seen += chunk
+                if b"\x1b[6n" in chunk:
+                    os.write(self.fd, b"\x1b[1;1R")
 
 
 def test_console_on_a_terminal_is_raw_follows_its_size_and_leaves_on_ctrl_bracket(
@@ -209,17 +213,26 @@ def test_console_on_a_terminal_is_raw_follows_its_size_and_leaves_on_ctrl_bracke
     )
     try:
         screen.expect(b"Escape character is '^]'.")
+        screen.expect(b"# ")  # the shell's prompt: type only once it reads
         os.write(leader, b"stty size\r")
         screen.expect(b"30 100")
         screen.resize(40, 120)
         attached.send_signal(signal.SIGWINCH)
-        os.write(leader, b"stty size\r")
-        screen.expect(b"40 120")
+        # The resize reaches the engine by its own API call, beside the typed bytes: ask
+        # again until the shell sees the new size, as a person would look again.
+        deadline = time.monotonic() + 20
+        while b"40 120" not in screen.seen:
+            assert time.monotonic() < deadline, f"never resized: {screen.seen[-300:]!r}"
+            mark = len(screen.seen)
+            os.write(leader, b"stty size\r")
+            screen.expect(b"\r\n/ # ", start=mark)  # its answer, then the next prompt
+            time.sleep(0.2)
         os.write(leader, b"\x1d")  # no newline: only a terminal in raw mode passes it on at once
         assert attached.wait(20) == 0
         assert termios.tcgetattr(follower) == before
     finally:
         attached.kill()
+        attached.wait(10)
         os.close(follower)
         os.close(leader)
 
