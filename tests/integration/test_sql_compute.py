@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from tests.integration import builders as b
@@ -112,3 +113,22 @@ async def test_images_visible_to_a_tenant_are_the_catalog_and_its_own(db: Db) ->
         assert {i.id for i in seen.items} == {public.id, mine.id}
         assert await w.images.by_name(t.id, name) == mine
         assert await w.images.by_name(other.id, name) == public
+
+
+async def test_of_many_concurrent_writers_with_one_version_exactly_one_wins(db: Db) -> None:
+    _, t = await b.seed_tenant(db.uow)
+    vm = instance(t.id)
+    await b.add_all(db, "instances", vm)
+
+    async def attempt(n: int) -> bool:
+        async with db.uow() as w:
+            won = await w.instances.swap(replace(vm, status_reason=f"writer {n}", version=2), 1)
+            await w.commit()
+        return won
+
+    results = await asyncio.gather(*(attempt(n) for n in range(8)))
+    assert sum(results) == 1
+    async with db.uow(read_only=True) as w:
+        stored = await w.instances.get(vm.id)
+    assert stored is not None and stored.version == 2
+    assert stored.status_reason == f"writer {results.index(True)}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.unit.conftest import BUSYBOX_REF, Account, Harness
@@ -250,3 +252,22 @@ async def test_images_list_the_catalog_with_what_each_contains(
     assert (alias.alias_of, alias.reference) == ("busybox", BUSYBOX_REF)
     ident = await launched(h, owner, image="alpine")
     assert (await h.cloud.instances.get(owner.principal, ident)).image_ref == BUSYBOX_REF
+
+
+async def test_concurrent_requests_on_one_instance_end_consistent(
+    h: Harness, owner: Account, built: MemoryRuntime
+) -> None:
+    ident = await launched(h, owner)
+    calls = [
+        h.cloud.instances.request(owner.principal, ident, w) for w in ("stop", "terminate") * 4
+    ]
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert all(isinstance(e, Conflict) for e in errors), errors
+    for _ in range(3):
+        await h.cloud.worker.step()
+    final = await h.cloud.instances.get(owner.principal, ident)
+    assert final.status == S.DELETED and not built.containers  # terminate wins over stop
+    assert len(errors) == 3  # the stops that came after the terminate
+    used = {q.resource: q.used for q in await h.cloud.quotas.get(owner.principal)}
+    assert used["instances"] == 0  # released once, not once per request
