@@ -19,7 +19,7 @@ from tests.integration.docker_support import (
 )
 from thecloud.adapters.docker import DockerRuntime
 from thecloud.adapters.docker.images import build, busybox_binary, busybox_version
-from thecloud.domain.errors import InvalidInput
+from thecloud.domain.errors import BackendUnavailable, InvalidInput
 
 
 async def test_busybox_build_twice_builds_once(docker_runtime: DockerRuntime) -> None:
@@ -62,3 +62,10 @@ async def test_busybox_image_has_applets_users_and_sticky_tmp(
 async def test_build_of_an_unknown_image_names_the_catalog(docker_runtime: DockerRuntime) -> None:
     with pytest.raises(InvalidInput, match="busybox"):
         await build(docker_runtime, ["no-such-image"], lambda _line: None)
+
+
+async def test_a_pull_from_an_unreachable_registry_says_so(docker_runtime: DockerRuntime) -> None:
+    said: list[str] = []
+    with pytest.raises(BackendUnavailable, match="127.0.0.1:1"):
+        await docker_runtime.pull("127.0.0.1:1/nothing:1", said.append)  # port 1: refused
+    assert await docker_runtime.image("127.0.0.1:1/nothing:1") is None

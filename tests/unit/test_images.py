@@ -10,7 +10,7 @@ from tests.unit.conftest import Account, Harness
 from tests.unit.test_instances import launched
 from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.domain.common import ListQuery
-from thecloud.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from thecloud.domain.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound
 
 
 async def test_own_images_are_registered_uploaded_used_and_deleted(
@@ -51,3 +51,22 @@ async def test_own_images_are_private_and_the_catalog_is_read_only(
     viewer = await h.member(owner, "viewer")
     with pytest.raises(Forbidden):
         await h.cloud.images.register(viewer, "nope", "")
+
+
+async def test_a_pulled_image_joins_the_catalog_under_its_name(h: Harness, owner: Account) -> None:
+    runtime = h.adapters.runtime
+    assert isinstance(runtime, MemoryRuntime)
+    said: list[str] = []
+    with pytest.raises(BackendUnavailable, match="no registry"):
+        await h.cloud.images.pull("alpine:3.19", "alpine", said.append)
+    runtime.registry.add("alpine:3.19")
+    row = await h.cloud.images.pull("alpine:3.19", "alpine", said.append)
+    assert (row.name, row.reference, row.version, row.status) == (
+        "alpine",
+        "alpine:3.19",
+        "3.19",
+        "AVAILABLE",
+    )
+    assert said == ["alpine:3.19: Pull complete"]
+    ident = await launched(h, owner, image="alpine")
+    assert (await h.cloud.instances.get(owner.principal, ident)).image_ref == "alpine:3.19"

@@ -95,6 +95,22 @@ def alias_image(settings: Settings, alias: str, target: str) -> None:
     asyncio.run(run())
 
 
+def pull_image(settings: Settings, reference: str, name: str | None) -> None:
+    """Pull an image from a reachable registry into the catalog (as `name`, default the
+    reference itself)."""
+
+    async def run() -> None:
+        await prepare(settings)
+        container = bootstrap(settings)
+        try:
+            row = await container.images.pull(reference, name or reference, say)
+        finally:
+            await container.close()
+        say(f"{row.name} -> {row.reference} (version {row.version})")
+
+    asyncio.run(run())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="thecloud", description="The Cloud server")
     commands = root.add_subparsers(dest="command", metavar="{serve,migrate,images}")
@@ -118,12 +134,19 @@ def parser() -> argparse.ArgumentParser:
     )
     alias.add_argument("alias", metavar="NAME")
     alias.add_argument("target", metavar="TARGET")
+    pull = image_commands.add_parser(
+        "pull", help="pull REFERENCE from its registry into the catalog (needs a reachable one)"
+    )
+    pull.add_argument("reference", metavar="REFERENCE")
+    pull.add_argument("--as", dest="name", metavar="NAME", help="the catalog name to give it")
     return root
 
 
 def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "images" and args.images_command == "alias":
         alias_image(settings, args.alias, args.target)
+    elif args.command == "images" and args.images_command == "pull":
+        pull_image(settings, args.reference, args.name)
     elif args.command == "images":
         build_images(settings, args.names, args.force, args.record)
     elif args.command == "migrate":

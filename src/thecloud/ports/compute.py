@@ -189,6 +189,10 @@ class ContainerRuntime(Protocol):
         """Start an interactive process with a terminal in a running container."""
         ...
 
+    async def pull(self, reference: str, progress: Progress) -> ImageInfo:
+        """Pull an image from its registry (BackendUnavailable when none is reachable)."""
+        ...
+
     async def remove_image(self, reference: str) -> None:
         """Remove a local image; Conflict while a container uses it; a missing one is fine."""
         ...

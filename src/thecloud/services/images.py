@@ -10,7 +10,7 @@ from thecloud.domain.common import ListQuery, Page, new_id
 from thecloud.domain.compute import CATALOG, Image, ImageStatus
 from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.identity import Principal
-from thecloud.ports.compute import ContainerRuntime
+from thecloud.ports.compute import ContainerRuntime, Progress
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
 
@@ -102,6 +102,22 @@ class ImageService(Service):
                 await uow.images.update(self._pointed(alias, reference, os, version))
             await uow.commit()
         return built
+
+    async def pull(self, reference: str, name: str, progress: Progress) -> Image:
+        """Where a registry is reachable: pull `reference` (e.g. `alpine:3.19`) and make it
+        the catalog image `name`, which launches exactly that image."""
+        info = await self._runtime.pull(reference, progress)
+        tag = reference.rpartition(":")[2] if ":" in reference.rpartition("/")[2] else "latest"
+        async with self._uow() as uow:
+            row = await uow.images.find_one(tenant_id=None, name=name)
+            text = f"pulled from its registry as {info.reference}"
+            fresh = self._row(
+                name, info.reference, "registry image", tag, ImageStatus.AVAILABLE, text
+            )
+            pulled = replace(fresh, id=row.id, created_at=row.created_at) if row else fresh
+            await (uow.images.update(pulled) if row else uow.images.add(pulled))
+            await uow.commit()
+        return pulled
 
     def _pointed(self, row: Image, reference: str, os: str, version: str) -> Image:
         return replace(

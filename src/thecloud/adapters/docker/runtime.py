@@ -47,6 +47,7 @@ from thecloud.ports.compute import (
     ExecResult,
     ImageInfo,
     LogLine,
+    Progress,
 )
 
 T = TypeVar("T")
@@ -148,6 +149,9 @@ class DockerRuntime:
 
     async def remove_image(self, reference: str) -> None:
         await self._call(lambda api: _remove_image(api, reference))
+
+    async def pull(self, reference: str, progress: Progress) -> ImageInfo:
+        return await self._call(lambda api: _pull(api, reference, progress))
 
     async def _call(self, fn: Callable[[APIClient], T]) -> T:
         return await self._engine.call(fn)
@@ -282,6 +286,19 @@ def _image(api: APIClient, reference: str) -> ImageInfo | None:
         return image_info(reference, api.inspect_image(reference))  # type: ignore[no-untyped-call]
     except docker_errors.NotFound:
         return None
+
+
+def _pull(api: APIClient, reference: str, progress: Progress) -> ImageInfo:
+    repository, tag = parse_repository_tag(reference)
+    for event in api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+        if event.get("error"):
+            raise BackendUnavailable(f"pulling {reference} failed: {event['error']}")
+        if event.get("status") and not event.get("progressDetail"):
+            progress(f"{reference}: {event.get('id', '')} {event['status']}".replace("  ", " "))
+    info = _image(api, reference if tag else f"{reference}:latest")
+    if info is None:
+        raise BackendUnavailable(f"pulling {reference} left no image")
+    return info
 
 
 def _remove_image(api: APIClient, reference: str) -> None:

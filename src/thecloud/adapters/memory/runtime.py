@@ -18,6 +18,7 @@ from thecloud.ports.compute import (
     ExecResult,
     ImageInfo,
     LogLine,
+    Progress,
 )
 from thecloud.ports.compute import ContainerStatus as CS
 
@@ -40,6 +41,7 @@ class MemoryRuntime:
         self.fail_start: dict[str, CloudError] = {}
         self.calls: list[tuple[str, str]] = []
         self.executed: list[tuple[str, str]] = []
+        self.registry: set[str] = set()
         self._ids = itertools.count(1)
         self._ports = itertools.count(40000)
 
@@ -176,6 +178,15 @@ class MemoryRuntime:
         session = MemorySession(command)
         await session.resize(rows, cols)
         return session
+
+    async def pull(self, reference: str, progress: Progress) -> ImageInfo:
+        """Only what `registry` holds can be pulled (a fake registry)."""
+        self._up("pull", reference)
+        if reference not in self.registry:
+            raise BackendUnavailable(f"pulling {reference} failed: no registry is reachable")
+        progress(f"{reference}: Pull complete")
+        self.images[reference] = ImageInfo(reference, f"sha256:{reference}", 1)
+        return self.images[reference]
 
     async def remove_image(self, reference: str) -> None:
         self._up("remove_image", reference)
