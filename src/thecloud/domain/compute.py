@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -143,6 +143,16 @@ class Instance:
     authorized_keys: str = ""  # public keys installed at first boot (from ssh_key_id)
     user_data: str = ""  # a script run once, at first boot
     deployment_id: str | None = None  # the container deployment that keeps this replica
+
+
+def advanced(i: Instance, now: datetime, **changes: object) -> Instance:
+    """The instance's next version: `changes`, stamped `now`, `version` + 1 (what optimistic
+    locking compares)."""
+    return replace(i, **changes, updated_at=now, version=i.version + 1)  # type: ignore[arg-type]
+
+
+def moved(i: Instance, now: datetime, status: InstanceStatus, reason: str) -> Instance:
+    return advanced(i, now, status=status, status_reason=reason)
 
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
+from thecloud.domain.errors import not_found
 from thecloud.domain.iam import ResourceRef
 from thecloud.domain.identity import Principal
 from thecloud.ports.clock import Clock
+from thecloud.ports.repositories import Repository
 from thecloud.ports.uow import UnitOfWorkFactory
 from thecloud.services.authz import authorize
 from thecloud.services.recording import Recorder
@@ -32,3 +35,18 @@ class Service:
         self, principal: Principal, action: str, kind: str, ident: str = "*", name: str = ""
     ) -> None:
         authorize(principal, action, ResourceRef(kind, ident, name), self._clock.now())
+
+
+T = TypeVar("T")
+
+
+async def by_id_or_name(
+    repo: Repository[T], kind: str, tenant_id: str, ident: str, **filters: object
+) -> T:
+    """A tenant's resource by id, else by name (`filters` narrow the name lookup, e.g. to live
+    rows); NotFound, in the one wording, when neither finds it."""
+    found = await repo.get(ident, tenant_id)
+    found = found or await repo.find_one(tenant_id=tenant_id, name=ident, **filters)
+    if found is None:
+        raise not_found(kind, ident)
+    return found

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from thecloud.domain.audit import Event
 from thecloud.domain.common import new_id
-from thecloud.domain.compute import PENDING, Instance, InstanceStatus, MetricSample
+from thecloud.domain.compute import PENDING, Instance, InstanceStatus, MetricSample, moved
 from thecloud.domain.errors import BackendUnavailable, CloudError
 from thecloud.ports.compute import (
     LABEL_INSTANCE,
@@ -195,13 +195,7 @@ class ComputeWorker:
         )
 
     def _moved(self, i: Instance, status: InstanceStatus, reason: str) -> Instance:
-        return replace(
-            i,
-            status=status,
-            status_reason=reason,
-            updated_at=self._clock.now(),
-            version=i.version + 1,
-        )
+        return moved(i, self._clock.now(), status, reason)
 
     def _failed(self, i: Instance, reason: str) -> Instance:
         return self._moved(i, S.ERROR, reason)

@@ -17,15 +17,16 @@ from thecloud.domain.compute import (
     DeploymentStatus,
     Instance,
     InstanceStatus,
+    moved,
     parse_ports,
     validate_env,
     validate_instance_name,
     validate_replicas,
 )
-from thecloud.domain.errors import CloudError, Conflict, not_found
+from thecloud.domain.errors import CloudError, Conflict
 from thecloud.domain.identity import Principal
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id_or_name
 from thecloud.services.instances import InstanceService, instance_type
 
 S = InstanceStatus
@@ -84,11 +85,7 @@ class DeploymentService(Service):
         return d, replicas
 
     async def _find(self, uow: UnitOfWork, p: Principal, ident: str) -> Deployment:
-        d = await uow.deployments.get(ident, p.tenant_id)
-        d = d or await uow.deployments.find_one(tenant_id=p.tenant_id, name=ident)
-        if d is None:
-            raise not_found("deployment", ident)
-        return d
+        return await by_id_or_name(uow.deployments, "deployment", p.tenant_id, ident)
 
     async def scale(self, p: Principal, ident: str, replicas: int) -> Deployment:
         validate_replicas(replicas)
@@ -159,10 +156,7 @@ class DeploymentService(Service):
             await uow.commit()
 
     def _terminating(self, i: Instance) -> Instance:
-        now = self._clock.now()
-        return replace(
-            i, status=S.DELETING, status_reason="scaled down", updated_at=now, version=i.version + 1
-        )
+        return moved(i, self._clock.now(), S.DELETING, "scaled down")
 
     async def _note(self, d: Deployment, reason: str) -> None:
         """Record why the deployment cannot converge (e.g. the quota), once per reason."""

@@ -12,7 +12,7 @@ from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.identity import Principal
 from thecloud.ports.compute import ContainerRuntime, Progress
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id_or_name
 
 
 class ImageService(Service):
@@ -67,11 +67,8 @@ class ImageService(Service):
             await uow.commit()
 
     async def _own(self, uow: UnitOfWork, p: Principal, ident: str) -> Image:
-        row = await uow.images.get(ident, p.tenant_id)
-        row = row or await uow.images.find_one(tenant_id=p.tenant_id, name=ident)
-        if row is None:
-            raise not_found("image", ident)  # catalog images are not the tenant's to change
-        return row
+        # catalog images (no tenant) are not the tenant's to change: NotFound
+        return await by_id_or_name(uow.images, "image", p.tenant_id, ident)
 
     async def sync_catalog(self) -> None:
         """One catalog row per known name (MISSING until built); run at start."""

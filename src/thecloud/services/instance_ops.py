@@ -7,14 +7,20 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from thecloud.domain.common import ListQuery, Page
-from thecloud.domain.compute import Instance, InstanceStatus, MetricSample, validate_labels
+from thecloud.domain.compute import (
+    Instance,
+    InstanceStatus,
+    MetricSample,
+    advanced,
+    validate_labels,
+)
 from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.identity import Principal
 from thecloud.domain.quotas import QuotaResource
 from thecloud.ports.compute import ContainerRuntime, ContainerStats, ExecResult, Session
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
-from thecloud.services.instances import instance_type
+from thecloud.services.instances import find_instance, instance_type
 from thecloud.services.tenancy import QuotaService
 
 S = InstanceStatus
@@ -27,13 +33,7 @@ class InstanceOps(Service):
         self._quotas, self._runtime = quotas, runtime
 
     async def _find(self, uow: UnitOfWork, p: Principal, ident: str) -> Instance:
-        found = await uow.instances.get(ident, p.tenant_id)
-        found = found or await uow.instances.find_one(
-            tenant_id=p.tenant_id, name=ident, deleted_at=None
-        )
-        if found is None:
-            raise not_found("instance", ident)
-        return found
+        return await find_instance(uow, p.tenant_id, ident)
 
     async def _live(self, p: Principal, ident: str, action: str, *states: S) -> Instance:
         async with self._uow(read_only=True) as uow:
@@ -44,8 +44,10 @@ class InstanceOps(Service):
             raise Conflict(f"instance {found.name} is {found.status}; it must be {wanted}")
         return found
 
-    async def _save(self, p: Principal, before: Instance, after: Instance, action: str) -> Instance:
-        after = replace(after, updated_at=self._clock.now(), version=before.version + 1)
+    async def _save(
+        self, p: Principal, before: Instance, action: str, **changes: object
+    ) -> Instance:
+        after = advanced(before, self._clock.now(), **changes)
         async with self._uow() as uow:
             if not await uow.instances.swap(after, before.version):
                 raise Conflict(f"instance {before.name} changed meanwhile; retry")
@@ -57,14 +59,14 @@ class InstanceOps(Service):
     async def pause(self, p: Principal, ident: str) -> Instance:
         found = await self._live(p, ident, "instance:update", S.RUNNING)
         await self._runtime.pause(found.container_id or "")
-        paused = replace(found, status=S.PAUSED, status_reason="paused")
-        return await self._save(p, found, paused, "instance:pause")
+        return await self._save(p, found, "instance:pause", status=S.PAUSED, status_reason="paused")
 
     async def resume(self, p: Principal, ident: str) -> Instance:
         found = await self._live(p, ident, "instance:update", S.PAUSED)
         await self._runtime.unpause(found.container_id or "")
-        running = replace(found, status=S.RUNNING, status_reason="resumed")
-        return await self._save(p, found, running, "instance:resume")
+        return await self._save(
+            p, found, "instance:resume", status=S.RUNNING, status_reason="resumed"
+        )
 
     async def resize(self, p: Principal, ident: str, type_name: str) -> Instance:
         """New CPU and memory limits, applied to the container at once (running or not)."""
@@ -80,7 +82,10 @@ class InstanceOps(Service):
             }
             await self._quotas.reserve(uow, p.tenant_id, {k: v for k, v in delta.items() if v > 0})
             await self._quotas.release(uow, p.tenant_id, {k: -v for k, v in delta.items() if v < 0})
-            resized = self._resized(found, kind.id, kind.vcpus, kind.memory_mb)
+            resized = advanced(
+                found, self._clock.now(), instance_type=kind.id, vcpus=kind.vcpus,
+                memory_mb=kind.memory_mb,
+            )  # fmt: skip
             if found.container_id:
                 await self._runtime.update_limits(
                     found.container_id, kind.vcpus * 10**9, kind.memory_mb * 1024 * 1024
@@ -90,13 +95,6 @@ class InstanceOps(Service):
             await self._record(uow, p, "instance:resize", "instance", found.id, {"to": kind.id})
             await uow.commit()
         return resized
-
-    def _resized(self, i: Instance, kind: str, vcpus: int, memory_mb: int) -> Instance:
-        now = self._clock.now()
-        return replace(
-            i, instance_type=kind, vcpus=vcpus, memory_mb=memory_mb, updated_at=now,
-            version=i.version + 1,
-        )  # fmt: skip
 
     async def set_metadata(self, p: Principal, ident: str, metadata: Mapping[str, str]) -> Instance:
         return await self._change(p, ident, "instance:metadata", metadata=dict(metadata))
@@ -123,7 +121,7 @@ class InstanceOps(Service):
         self.allow(p, "instance:update", "instance", found.id, found.name)
         if found.status == S.DELETED:
             raise Conflict(f"instance {found.name} is terminated")
-        return await self._save(p, found, replace(found, **fields), action)  # type: ignore[arg-type]
+        return await self._save(p, found, action, **fields)
 
     async def exec(
         self, p: Principal, ident: str, command: tuple[str, ...], timeout: float

@@ -19,18 +19,19 @@ from thecloud.domain.compute import (
     Instance,
     InstanceStatus,
     InstanceType,
+    moved,
     parse_ports,
     validate_env,
     validate_instance_name,
     validate_labels,
     validate_user_data,
 )
-from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.errors import Conflict, InvalidInput
 from thecloud.domain.identity import Principal
 from thecloud.domain.quotas import QuotaResource
 from thecloud.ports.compute import ContainerRuntime, LogLine
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id_or_name
 from thecloud.services.ssh_keys import find_key
 from thecloud.services.tenancy import QuotaService
 
@@ -71,6 +72,11 @@ def instance_type(name: str) -> InstanceType:
             return t
     known = ", ".join(t.id for t in INSTANCE_TYPES)
     raise InvalidInput(f"unknown instance type {name!r}; choose one of: {known}")
+
+
+async def find_instance(uow: UnitOfWork, tenant_id: str, ident: str) -> Instance:
+    """By id (terminated ones too), else by the name of a live one."""
+    return await by_id_or_name(uow.instances, "instance", tenant_id, ident, deleted_at=None)
 
 
 def usage(i: Instance) -> dict[QuotaResource, int]:
@@ -171,13 +177,7 @@ class InstanceService(Service):
         return found
 
     async def _find(self, uow: UnitOfWork, p: Principal, ident: str) -> Instance:
-        found = await uow.instances.get(ident, p.tenant_id)
-        found = found or await uow.instances.find_one(
-            tenant_id=p.tenant_id, name=ident, deleted_at=None
-        )
-        if found is None:
-            raise not_found("instance", ident)
-        return found
+        return await find_instance(uow, p.tenant_id, ident)
 
     async def request(self, p: Principal, ident: str, what: str) -> Instance:
         """stop, start, reboot or terminate: record the new desired state for the worker."""
@@ -201,10 +201,7 @@ class InstanceService(Service):
         return changed
 
     def _moved(self, i: Instance, status: InstanceStatus, reason: str) -> Instance:
-        now = self._clock.now()
-        return replace(
-            i, status=status, status_reason=reason, updated_at=now, version=i.version + 1
-        )
+        return moved(i, self._clock.now(), status, reason)
 
     async def logs(
         self, p: Principal, ident: str, tail: int | None, since: datetime | None

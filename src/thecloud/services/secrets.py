@@ -6,12 +6,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from thecloud.domain.common import ListQuery, Page, new_id
-from thecloud.domain.errors import Conflict, not_found
+from thecloud.domain.errors import Conflict
 from thecloud.domain.identity import Principal
 from thecloud.domain.secrets import Secret, validate_secret_name, validate_secret_value
 from thecloud.ports.crypto import SecretCipher
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id_or_name
 
 ACCESS_RESOLUTION = timedelta(seconds=1)
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -110,8 +110,4 @@ class SecretService(Service):
             await uow.commit()
 
     async def _find(self, uow: UnitOfWork, p: Principal, ident: str) -> Secret:
-        secret = await uow.secrets.get(ident, p.tenant_id)
-        secret = secret or await uow.secrets.find_one(tenant_id=p.tenant_id, name=ident)
-        if secret is None:
-            raise not_found("secret", ident)
-        return secret
+        return await by_id_or_name(uow.secrets, "secret", p.tenant_id, ident)

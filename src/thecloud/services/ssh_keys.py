@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from thecloud.domain.common import ListQuery, Page, new_id
 from thecloud.domain.compute import SshKey, parse_public_key
-from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.errors import Conflict, InvalidInput
 from thecloud.domain.identity import Principal
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Service
+from thecloud.services.base import Service, by_id_or_name
 
 
 class SshKeyService(Service):
@@ -47,8 +47,4 @@ class SshKeyService(Service):
 
 
 async def find_key(uow: UnitOfWork, tenant_id: str, ident: str) -> SshKey:
-    key = await uow.ssh_keys.get(ident, tenant_id)
-    key = key or await uow.ssh_keys.find_one(tenant_id=tenant_id, name=ident)
-    if key is None:
-        raise not_found("SSH key", ident)
-    return key
+    return await by_id_or_name(uow.ssh_keys, "SSH key", tenant_id, ident)
