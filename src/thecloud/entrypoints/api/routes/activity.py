@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
 from thecloud.bootstrap import Container
 from thecloud.domain.common import DEFAULT_LIMIT, ListQuery, PageRequest
-from thecloud.domain.errors import CloudError
 from thecloud.domain.identity import Principal
-from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, ws_principal
+from thecloud.entrypoints.api.deps import CurrentPrincipal, Services
 from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, listed
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
+from thecloud.entrypoints.api.streams import first_of, opened, until_closed
 
 router = APIRouter(tags=["activity"], responses=RESPONSES)
 
@@ -117,28 +116,17 @@ def _json(event: object) -> bytes:
 async def ws_events(ws: WebSocket) -> None:
     """Live tenant events. Authenticate with X-API-Key / Bearer headers or ?api_key= / ?token=."""
     c: Container = ws.app.state.container
-    try:
-        p = await ws_principal(ws, c)
-        c.activity.allow(p, "event:read", "event")
-    except CloudError as exc:
-        # Accept first: a close before the handshake reaches the client as a bare HTTP 403.
-        await ws.accept()
-        await ws.close(code=4401 if exc.code == "UNAUTHORIZED" else 4403, reason=exc.message[:120])
-        return
     after = ws.query_params.get("after")
-    start = int(after) if after and after.isdigit() else await c.activity.last_seq(p)
-    await ws.accept()  # after `start`: whatever happens once the client is connected is sent
-    tasks = {asyncio.create_task(_pump(ws, c, p, start)), asyncio.create_task(_until_closed(ws))}
-    try:  # the stream may stay quiet for long: watch for the client leaving meanwhile
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        error = task.exception()
-        if error is not None and not isinstance(error, WebSocketDisconnect):
-            raise error  # logged by the server; the client sees close code 1011
+    starts: list[int] = []
+
+    async def check(p: Principal) -> None:
+        c.activity.allow(p, "event:read", "event")
+        # before accepting: whatever happens once the client is connected is sent
+        starts.append(int(after) if after and after.isdigit() else await c.activity.last_seq(p))
+
+    if (p := await opened(ws, check)) is None:
+        return
+    await first_of(_pump(ws, c, p, starts[0]), until_closed(ws))
 
 
 async def _pump(ws: WebSocket, c: Container, p: Principal, start: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -14,13 +13,13 @@ from fastapi.responses import Response
 
 from thecloud.bootstrap import Container
 from thecloud.domain.common import DEFAULT_LIMIT, ListQuery, PageRequest
-from thecloud.domain.errors import CloudError
 from thecloud.domain.identity import Principal
 from thecloud.entrypoints.api import schemas as s
-from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, ws_principal
+from thecloud.entrypoints.api.deps import CurrentPrincipal, Services
 from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, listed, ok
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
+from thecloud.entrypoints.api.streams import first_of, opened, until_closed
 from thecloud.ports.compute import Session
 
 router = APIRouter(tags=["compute"], responses=RESPONSES)
@@ -131,44 +130,13 @@ async def console_url(
     return ok(request, {"url": url, "protocol": "binary frames = terminal bytes"})
 
 
-async def _open(ws: WebSocket, check: Callable[[Principal], Awaitable[object]]) -> Principal | None:
-    """Authenticate and authorize a stream; on failure close it with 4401/4403/4404/4409."""
-    c: Container = ws.app.state.container
-    try:
-        p = await ws_principal(ws, c)
-        await check(p)
-    except CloudError as exc:
-        await ws.accept()
-        codes = {"UNAUTHORIZED": 4401, "NOT_FOUND": 4404, "CONFLICT": 4409}
-        await ws.close(code=codes.get(exc.code, 4403), reason=exc.message[:120])
-        return None
-    await ws.accept()
-    return p
-
-
-async def _until_closed(ws: WebSocket) -> None:
-    while (await ws.receive())["type"] != "websocket.disconnect":
-        pass
-
-
-async def _first(*jobs: Awaitable[None]) -> None:
-    """Run until the first job ends (the stream, or the client leaving); cancel the rest."""
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 @router.websocket("/ws/logs/{instance}")
 async def ws_logs(ws: WebSocket, instance: str) -> None:
     """The instance's output as it is written, one JSON object per line ({at, stream, text});
     `?since=` (RFC 3339) replays from that time first."""
     c: Container = ws.app.state.container
     since = _time(ws.query_params.get("since"))
-    if (p := await _open(ws, lambda p: c.instances.get(p, instance))) is None:
+    if (p := await opened(ws, lambda p: c.instances.get(p, instance))) is None:
         return
     found = await c.instances.get(p, instance)
 
@@ -176,7 +144,7 @@ async def ws_logs(ws: WebSocket, instance: str) -> None:
         async for line in c.runtime.follow(found.container_id or "", since):
             await ws.send_text(orjson.dumps(shapes.log_line(line)).decode())
 
-    await _first(pump(), _until_closed(ws))
+    await first_of(pump(), until_closed(ws))
     with contextlib.suppress(RuntimeError):
         await ws.close()
 
@@ -185,7 +153,7 @@ async def ws_logs(ws: WebSocket, instance: str) -> None:
 async def ws_stats(ws: WebSocket, instance: str) -> None:
     """A stats sample every 2 s, as JSON, while the connection lasts."""
     c: Container = ws.app.state.container
-    if (p := await _open(ws, lambda p: c.instance_ops.stats(p, instance))) is None:
+    if (p := await opened(ws, lambda p: c.instance_ops.stats(p, instance))) is None:
         return
 
     async def pump() -> None:
@@ -194,7 +162,7 @@ async def ws_stats(ws: WebSocket, instance: str) -> None:
             await ws.send_text(orjson.dumps(shapes.stats(sample)).decode())
             await asyncio.sleep(STATS_SECONDS)
 
-    await _first(pump(), _until_closed(ws))
+    await first_of(pump(), until_closed(ws))
 
 
 @router.websocket("/ws/console/{instance}")
@@ -207,11 +175,11 @@ async def ws_console(ws: WebSocket, instance: str) -> None:
     async def start(p: Principal) -> None:
         sessions.append(await c.instance_ops.console(p, instance, rows, cols))
 
-    if await _open(ws, start) is None:
+    if await opened(ws, start) is None:
         return
     session = sessions[0]
     try:
-        await _first(_to_client(ws, session), _from_client(ws, session))
+        await first_of(_to_client(ws, session), _from_client(ws, session))
     finally:
         await session.close()
         with contextlib.suppress(RuntimeError):
