@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -57,15 +58,31 @@ def test_tags_metadata_and_label_filters(client: httpx.Client, vm: dict[str, obj
     assert_error(client.get("/instances", params={"label": "nokey"}), 400, "INVALID_INPUT")
 
 
-def test_exec_stats_and_history(client: httpx.Client, vm: dict[str, object]) -> None:
+def test_exec_and_stats(client: httpx.Client, vm: dict[str, object]) -> None:
     ident = vm["id"]
     body = {"command": ["sh", "-c", "echo out; echo err >&2; exit 3"], "timeout": 10}
     done = client.post(f"/instances/{ident}/exec", json=body).json()["data"]
     assert done == {"exit_code": 3, "stdout": "out\n", "stderr": "err\n"}
     stats = client.get(f"/instances/{ident}/stats").json()["data"]
     assert stats["memory_limit_bytes"] == 512 * 1024 * 1024 and stats["memory_bytes"] > 0
-    history = client.get(f"/instances/{ident}/metrics").json()
-    assert history["meta"]["total"] >= 0  # sampled every 30 s by the worker
+
+
+def test_the_worker_keeps_a_stats_history(spawn: Callable[..., Server], tmp_path: Path) -> None:
+    server = spawn(tmp_path, THECLOUD_METRICS_SECONDS="1")
+    with server.api(server.register("metrics")) as api:
+        made = launch(api, cmd=["sleep", "600"])
+        until(api, str(made["id"]), "RUNNING")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            history = api.get(f"/instances/{made['id']}/metrics").json()
+            if history["meta"]["total"] >= 2:
+                break
+            time.sleep(0.5)
+        assert history["meta"]["total"] >= 2, history
+        newest, older = history["data"][0], history["data"][1]
+        assert newest["created_at"] > older["created_at"]  # newest first
+        assert newest["memory_limit_bytes"] == 512 * 1024 * 1024 and newest["memory_bytes"] > 0
+        api.delete(f"/instances/{made['id']}")
 
 
 def test_console_runs_a_shell_in_the_instance(

@@ -79,26 +79,35 @@ class ComputeWorker:
         self._busy: set[str] = set()
         self._reconcilers: list[Callable[[], Awaitable[int]]] = []
         self._slots = asyncio.Semaphore(concurrency)
+        self._sampling = asyncio.Semaphore(8)  # its own: samples never take a launch's place
 
     async def run(self) -> None:
-        """Forever: handle pending instances when woken (or every few seconds), heal and
-        reconcile every `heal_seconds`."""
+        """Forever: handle pending instances when woken (or every second), heal and reconcile
+        every `heal_seconds`; stats are sampled beside it, so a slow engine answering stats
+        never holds up a launch."""
+        sampler = asyncio.create_task(self._sample_forever())
         loop = asyncio.get_running_loop()
-        next_heal = next_sample = 0.0
+        next_heal = 0.0
+        try:
+            while True:
+                self._wake.clear()
+                with contextlib.suppress(Exception):
+                    await self.step()
+                if loop.time() >= next_heal:
+                    with contextlib.suppress(Exception):
+                        await self.heal()
+                    next_heal = loop.time() + self._heal_seconds
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+        finally:
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
+
+    async def _sample_forever(self) -> None:
         while True:
-            self._wake.clear()
             with contextlib.suppress(Exception):
-                await self.step()
-            if loop.time() >= next_heal:
-                with contextlib.suppress(Exception):
-                    await self.heal()
-                next_heal = loop.time() + self._heal_seconds
-            if loop.time() >= next_sample:
-                with contextlib.suppress(Exception):
-                    await self.sample()
-                next_sample = loop.time() + self._metrics_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                await self.sample()
+            await asyncio.sleep(self._metrics_seconds)
 
     def also(self, reconcile: Callable[[], Awaitable[int]]) -> None:
         """Run `reconcile` (e.g. the container deployments') at the start of every step."""
@@ -230,17 +239,23 @@ class ComputeWorker:
         """Store a stats sample of every running instance; drop samples past retention."""
         async with self._uow(read_only=True) as uow:
             running = await uow.instances.live([str(S.RUNNING)])
-        samples = []
-        for i in running:
-            with contextlib.suppress(CloudError):
-                stats = await self._runtime.stats(i.container_id or "")
-                samples.append(_sample(i, stats, self._clock.now()))
+        taken = await asyncio.gather(*(self._stats(i) for i in running))
+        samples = [s for s in taken if s is not None]
         async with self._uow() as uow:
             for sample in samples:
                 await uow.metrics.add(sample)
             await uow.metrics.prune(self._clock.now() - self._retention)
             await uow.commit()
         return len(samples)
+
+    async def _stats(self, i: Instance) -> MetricSample | None:
+        """One sample (the engine takes about a second for one); None if it cannot."""
+        async with self._sampling:
+            try:
+                stats = await self._runtime.stats(i.container_id or "")
+            except CloudError:
+                return None
+        return _sample(i, stats, self._clock.now())
 
     async def heal(self) -> None:
         """Restart dead RUNNING instances and failed ones (with backoff); remove containers
