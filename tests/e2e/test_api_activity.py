@@ -147,3 +147,13 @@ def test_server_stops_promptly_after_stream_clients_leave(spawn: Callable[..., S
         assert next(r.iter_lines()) == ": connected"
     srv.process.terminate()
     assert srv.process.wait(5) is not None  # no handler left waiting on a quiet stream
+
+
+def test_times_without_an_offset_are_read_as_utc(client: httpx.Client) -> None:
+    for path in ("/audit", "/events"):
+        naive = client.get(path, params={"since": "2000-01-01T00:00:00"})
+        aware = client.get(path, params={"since": "2000-01-01T00:00:00Z"})
+        assert naive.status_code == aware.status_code == 200, naive.text
+        assert naive.json()["meta"]["total"] == aware.json()["meta"]["total"] > 0
+        future = client.get(path, params={"since": "2999-01-01T00:00:00"}).json()
+        assert future["meta"]["total"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -51,6 +51,16 @@ class ListQuery:
     since: datetime | None = None
     until: datetime | None = None
     newest_first: bool = False
+
+    def __post_init__(self) -> None:
+        # A time given without an offset (`?since=2030-01-01T00:00:00`) means UTC.
+        object.__setattr__(self, "since", as_utc(self.since))
+        object.__setattr__(self, "until", as_utc(self.until))
+
+
+def as_utc(when: datetime | None) -> datetime | None:
+    """`when`, read as UTC if it has no offset."""
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ import asyncio
 import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
-from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.common import ListQuery, Page, as_utc, new_id
 from thecloud.domain.compute import (
     DEFAULT_INSTANCE_TYPE,
     INSTANCE_TYPES,
@@ -209,9 +209,7 @@ class InstanceService(Service):
         found = await self.get(p, ident)
         if not found.container_id or found.status == S.DELETED:
             return []
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)  # a time without an offset is UTC
-        return await self._runtime.logs(found.container_id, tail, since)
+        return await self._runtime.logs(found.container_id, tail, as_utc(since))
 
 
 def _summary(i: Instance) -> dict[str, object]:

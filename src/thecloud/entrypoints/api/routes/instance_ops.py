@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import Response
 
 from thecloud.bootstrap import Container
-from thecloud.domain.common import DEFAULT_LIMIT, ListQuery, PageRequest
+from thecloud.domain.common import DEFAULT_LIMIT, ListQuery, PageRequest, as_utc
 from thecloud.domain.identity import Principal
 from thecloud.entrypoints.api import schemas as s
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services
@@ -113,7 +113,6 @@ async def instance_metrics(
 ) -> JSONResponse:
     """The stats history the compute worker samples (every 30 s, kept 24 h), newest first."""
     page = PageRequest(limit=limit, offset=offset)
-    since = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     query = ListQuery(page=page, since=since, newest_first=True)
     return listed(request, await c.instance_ops.metrics(p, instance, query), shapes.metric)
 
@@ -222,6 +221,6 @@ def _int(value: object, default: int) -> int:
 
 def _time(value: str | None) -> datetime | None:
     try:
-        return datetime.fromisoformat(value) if value else None
+        return as_utc(datetime.fromisoformat(value)) if value else None
     except ValueError:
         return None
