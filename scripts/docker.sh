@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Docker Engine for compute, and the tools of the offline image builder; idempotent.
-#   scripts/docker.sh          install docker.io, busybox-static and mmdebstrap if missing (as root),
-#                              then start dockerd in the background unless `docker info` answers
+#   scripts/docker.sh          install docker.io, busybox-static, mmdebstrap, iptables and iproute2
+#                              if missing (as root), let bridged traffic through iptables (security
+#                              groups filter inside a VPC's bridge), then start dockerd in the
+#                              background unless `docker info` answers
 #   scripts/docker.sh status   exit 0 if the engine answers
 # dockerd logs to .tmp/dockerd.log. Nothing starts it by itself on these machines (no systemd).
 set -euo pipefail
@@ -12,7 +14,7 @@ wait_seconds=${THECLOUD_DOCKER_WAIT:-30}
 
 install_missing() {
   local missing=() p
-  for p in docker.io busybox-static mmdebstrap; do
+  for p in docker.io busybox-static mmdebstrap iptables iproute2; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -26,6 +28,19 @@ install_missing() {
 }
 
 answers() { docker info >/dev/null 2>&1; }
+
+# Security groups filter traffic between instances on the same VPC bridge: that traffic only
+# reaches iptables with br_netfilter loaded and bridge-nf-call-iptables on.
+bridge_filtering() {
+  [ "$(id -u)" = 0 ] || return 0
+  [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || modprobe br_netfilter 2>/dev/null || true
+  if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+    echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || true
+  else
+    echo "docker.sh: warning: br_netfilter is unavailable; security groups cannot filter inside a VPC" >&2
+  fi
+  echo 1 >/proc/sys/net/ipv4/ip_forward 2>/dev/null || true
+}
 
 start_engine() {
   if [ "$(id -u)" != 0 ]; then
@@ -55,6 +70,7 @@ wait_for_engine() {
 case "${1:-start}" in
   start)
     install_missing
+    bridge_filtering
     answers || { start_engine; wait_for_engine; }
     echo "docker.sh: the Docker Engine answers ($(docker version -f '{{.Server.Version}}' 2>/dev/null))"
     ;;

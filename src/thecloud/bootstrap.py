@@ -16,6 +16,7 @@ from thecloud.ports.access import AccessWatch
 from thecloud.ports.clock import Clock
 from thecloud.ports.compute import ContainerRuntime
 from thecloud.ports.crypto import KeyHasher, PasswordHasher, SecretCipher, TokenCodec
+from thecloud.ports.network import NetworkFabric
 from thecloud.ports.uow import UnitOfWorkFactory
 from thecloud.services.activity import ActivityService, EventBus
 from thecloud.services.api_keys import ApiKeyService
@@ -23,17 +24,21 @@ from thecloud.services.auth import AuthService, AuthSettings
 from thecloud.services.base import Kernel
 from thecloud.services.compute_worker import ComputeWorker
 from thecloud.services.deployments import DeploymentService
+from thecloud.services.fabric import FabricSync
 from thecloud.services.iam import IamService
 from thecloud.services.idempotency import IdempotencyService
 from thecloud.services.images import ImageService
 from thecloud.services.instance_ops import InstanceOps
 from thecloud.services.instances import InstanceService
+from thecloud.services.peerings import PeeringService
 from thecloud.services.rbac import RbacService
 from thecloud.services.recording import Recorder
 from thecloud.services.secrets import SecretService
+from thecloud.services.security_groups import SecurityGroupService
 from thecloud.services.service_accounts import ServiceAccountService
 from thecloud.services.ssh_keys import SshKeyService
 from thecloud.services.tenancy import QuotaService, TenantService, TenantSetup
+from thecloud.services.vpcs import SubnetService, VpcService
 
 if TYPE_CHECKING:
     from thecloud.adapters.docker.images import BuiltImage
@@ -64,6 +69,11 @@ class Container:
     deployments: DeploymentService
     worker: ComputeWorker
     runtime: ContainerRuntime
+    fabric: FabricSync
+    vpcs: VpcService
+    subnets: SubnetService
+    security_groups: SecurityGroupService
+    peerings: PeeringService
     kernel: Kernel | None = None
     engine: Any = None
     watch: AccessWatch | None = None
@@ -111,9 +121,10 @@ class Container:
         dispose = getattr(self.uow, "dispose", None)
         if dispose is not None:
             await dispose()
-        close_runtime = getattr(self.runtime, "close", None)
-        if close_runtime is not None:
-            close_runtime()
+        for part in (self.runtime, self.fabric.fabric):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
 
 
 @dataclass
@@ -127,6 +138,7 @@ class Adapters:
     engine: Any = None
     watch: AccessWatch | None = None
     runtime: ContainerRuntime | None = None
+    fabric: NetworkFabric | None = None
     discover_images: Callable[[], Awaitable[list[BuiltImage]]] | None = None
 
 
@@ -139,6 +151,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         JwtCodec,
     )
     from thecloud.adapters.docker.images import discover
+    from thecloud.adapters.docker.network import DockerFabric
     from thecloud.adapters.docker.runtime import DockerRuntime
     from thecloud.adapters.sql.engine import create_engine, is_sqlite
     from thecloud.adapters.sql.notify import PgAccessWatch
@@ -162,6 +175,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         engine=engine,
         watch=watch,
         runtime=runtime,
+        fabric=DockerFabric(settings.installation),
         discover_images=lambda: discover(runtime),
     )
 
@@ -182,7 +196,12 @@ def bootstrap(
     runtime = a.runtime
     if runtime is None:
         raise ValueError("bootstrap needs a container runtime (Adapters.runtime)")
+    if a.fabric is None:
+        raise ValueError("bootstrap needs a network fabric (Adapters.fabric)")
     instances = InstanceService(kernel, quotas, runtime)
+    fabric = FabricSync(
+        a.uow, a.fabric, a.clock, settings.installation, settings.data_dir / "network.lock"
+    )
     worker = ComputeWorker(
         kernel,
         runtime,
@@ -191,9 +210,13 @@ def bootstrap(
         settings.installation,
         metrics_seconds=settings.metrics_seconds,
         retention=timedelta(hours=settings.metrics_retention_hours),
+        network=fabric,
     )
     deployments = DeploymentService(kernel, instances)
     worker.also(deployments.reconcile)
+    vpcs = VpcService(kernel, quotas, fabric, settings.installation, instances.wake)
+    worker.also(vpcs.finish_deletes)
+    worker.also_heal(fabric.reconcile)
     return Container(
         settings=settings,
         uow=a.uow,
@@ -218,6 +241,11 @@ def bootstrap(
         deployments=deployments,
         worker=worker,
         runtime=runtime,
+        fabric=fabric,
+        vpcs=vpcs,
+        subnets=SubnetService(kernel),
+        security_groups=SecurityGroupService(kernel, fabric),
+        peerings=PeeringService(kernel, fabric),
         discover_images=a.discover_images,
         kernel=kernel,
         engine=a.engine,

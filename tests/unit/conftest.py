@@ -17,6 +17,7 @@ from thecloud.adapters.memory import (
     MemoryStore,
     MemoryUnitOfWorkFactory,
 )
+from thecloud.adapters.memory.fabric import MemoryFabric
 from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.bootstrap import Adapters, Container, bootstrap
 from thecloud.config import Settings
@@ -51,6 +52,7 @@ def memory_adapters(
         cipher=AesGcmCipher(MASTER_KEY),
         tokens=FakeTokenCodec(clock),
         runtime=MemoryRuntime(images=(BUSYBOX_REF,)),
+        fabric=MemoryFabric(),
     )
 
 

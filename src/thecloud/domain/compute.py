@@ -143,6 +143,9 @@ class Instance:
     authorized_keys: str = ""  # public keys installed at first boot (from ssh_key_id)
     user_data: str = ""  # a script run once, at first boot
     deployment_id: str | None = None  # the container deployment that keeps this replica
+    vpc_id: str | None = None  # None: the engine's default network, outside every VPC
+    subnet_id: str | None = None
+    private_ip: str = ""  # from the platform's IPAM, in the subnet
 
 
 def advanced(i: Instance, now: datetime, **changes: object) -> Instance:

@@ -33,6 +33,8 @@ class ContainerSpec:
     env: tuple[str, ...] = ()
     command: tuple[str, ...] = ()  # empty: the image's default command
     ports: tuple[PortMapping, ...] = ()
+    network: str = ""  # a VPC's network (empty: the engine's default network)
+    ip: str = ""  # the address on that network, from the platform's IPAM
 
 
 class ContainerStatus:

@@ -7,6 +7,14 @@ from typing import Protocol
 
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
+from thecloud.domain.network import (
+    GroupMembership,
+    SecurityGroup,
+    SecurityRule,
+    Subnet,
+    Vpc,
+    VpcPeering,
+)
 from thecloud.ports.repositories import (
     ApiKeyRepository,
     AttachmentRepository,
@@ -76,6 +84,18 @@ class UnitOfWork(Protocol):
     def ssh_keys(self) -> Repository[SshKey]: ...
     @property
     def deployments(self) -> Repository[Deployment]: ...
+    @property
+    def vpcs(self) -> Repository[Vpc]: ...
+    @property
+    def subnets(self) -> Repository[Subnet]: ...
+    @property
+    def security_groups(self) -> Repository[SecurityGroup]: ...
+    @property
+    def security_rules(self) -> Repository[SecurityRule]: ...
+    @property
+    def group_members(self) -> Repository[GroupMembership]: ...
+    @property
+    def peerings(self) -> Repository[VpcPeering]: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

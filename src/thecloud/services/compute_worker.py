@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from thecloud.domain.audit import Event
 from thecloud.domain.common import new_id
@@ -30,6 +31,7 @@ from thecloud.ports.compute import (
     ContainerStatus,
 )
 from thecloud.services.base import Kernel
+from thecloud.services.fabric import network_name
 from thecloud.services.first_boot import first_boot_commands
 from thecloud.services.instances import usage
 from thecloud.services.tenancy import QuotaService
@@ -55,7 +57,17 @@ def spec_of(i: Instance, installation: str) -> ContainerSpec:
         env=i.env,
         command=i.cmd,
         ports=i.ports,
+        network=network_name(i.vpc_id) if i.vpc_id else "",
+        ip=i.private_ip,
     )
+
+
+class NetworkHooks(Protocol):
+    """What the network side does around an instance's container (services/fabric.py)."""
+
+    async def prepare(self, i: Instance) -> None: ...
+
+    async def released(self, i: Instance) -> None: ...
 
 
 class ComputeWorker:
@@ -71,13 +83,16 @@ class ComputeWorker:
         metrics_seconds: float = 30.0,
         retention: timedelta = timedelta(hours=24),
         concurrency: int = 16,
+        network: NetworkHooks | None = None,
     ) -> None:
+        self._network = network
         self._uow, self._clock, self._runtime = kernel.uow, kernel.clock, runtime
         self._quotas, self._wake, self._heal_seconds = quotas, wake, heal_seconds
         self._installation = installation
         self._metrics_seconds, self._retention = metrics_seconds, retention
         self._busy: set[str] = set()
         self._reconcilers: list[Callable[[], Awaitable[int]]] = []
+        self._healers: list[Callable[[], Awaitable[int]]] = []
         self._slots = asyncio.Semaphore(concurrency)
         self._sampling = asyncio.Semaphore(8)  # its own: samples never take a launch's place
 
@@ -108,6 +123,10 @@ class ComputeWorker:
             with contextlib.suppress(Exception):
                 await self.sample()
             await asyncio.sleep(self._metrics_seconds)
+
+    def also_heal(self, reconcile: Callable[[], Awaitable[int]]) -> None:
+        """Run `reconcile` (e.g. the network fabric's) with every heal."""
+        self._healers.append(reconcile)
 
     def also(self, reconcile: Callable[[], Awaitable[int]]) -> None:
         """Run `reconcile` (e.g. the container deployments') at the start of every step."""
@@ -191,6 +210,8 @@ class ComputeWorker:
                 f"image {i.image_ref} is not on this host; an operator runs "
                 f"`thecloud images build {i.image}`"
             )
+        if self._network is not None:
+            await self._network.prepare(i)
         created = await self._runtime.create(spec_of(i, self._installation))
         return await self._runtime.start(created.id)
 
@@ -219,6 +240,8 @@ class ComputeWorker:
                 await self._quotas.release(uow, after.tenant_id, usage(after))
             await uow.emit(self._event(after, before.status))
             await uow.commit()
+        if after.status == S.DELETED and self._network is not None:
+            await self._network.released(after)
 
     def _event(self, i: Instance, was: InstanceStatus) -> Event:
         data: dict[str, object] = {"name": i.name, "from": str(was), "to": str(i.status)}
@@ -270,6 +293,11 @@ class ComputeWorker:
         for i in live.values():
             if i.id not in self._busy:
                 await self._check(i, containers.get(i.id))
+        for healer in self._healers:
+            try:
+                await healer()
+            except Exception:
+                log.exception("compute worker: reconciler %s", getattr(healer, "__name__", ""))
 
     async def _check(self, i: Instance, c: ContainerState | None) -> None:
         alive = c is not None and c.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)

@@ -32,6 +32,7 @@ from thecloud.domain.quotas import QuotaResource
 from thecloud.ports.compute import ContainerRuntime, LogLine
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service, by_id_or_name
+from thecloud.services.placement import attach_groups, place
 from thecloud.services.ssh_keys import find_key
 from thecloud.services.tenancy import QuotaService
 
@@ -64,6 +65,10 @@ class LaunchRequest:
     metadata: Mapping[str, str] | None = None
     ssh_key_id: str | None = None
     user_data: str = ""
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    private_ip: str | None = None
+    security_group_ids: tuple[str, ...] = ()
 
 
 def instance_type(name: str) -> InstanceType:
@@ -125,8 +130,12 @@ class InstanceService(Service):
             instance = replace(instance, authorized_keys=key.public_key + "\n")
         if await uow.instances.find_one(tenant_id=tenant, name=req.name, deleted_at=None):
             raise Conflict(f"an instance named {req.name!r} already exists")
+        instance = await place(
+            uow, instance, req.vpc_id, req.subnet_id, req.private_ip, req.security_group_ids
+        )
         await self._quotas.reserve(uow, tenant, usage(instance))
         await uow.instances.add(instance)
+        await attach_groups(uow, instance, req.security_group_ids)
         return instance
 
     @staticmethod
@@ -213,4 +222,7 @@ class InstanceService(Service):
 
 
 def _summary(i: Instance) -> dict[str, object]:
-    return {"name": i.name, "image": i.image, "instance_type": i.instance_type}
+    out: dict[str, object] = {"name": i.name, "image": i.image, "instance_type": i.instance_type}
+    if i.vpc_id:
+        out.update(vpc_id=i.vpc_id, subnet_id=i.subnet_id, private_ip=i.private_ip)
+    return out

@@ -167,6 +167,7 @@ def _create(api: APIClient, spec: ContainerSpec) -> ContainerState:
             labels=dict(spec.labels),
             ports=[(p.container, p.protocol) for p in spec.ports],
             host_config=_host_config(api, spec),
+            networking_config=_networking(api, spec),
         )
     except docker_errors.APIError as exc:
         if exc.status_code == 409 and (existing := _inspect(api, spec.name)) is not None:
@@ -183,7 +184,15 @@ def _host_config(api: APIClient, spec: ContainerSpec) -> Any:
         mem_limit=memory,
         memswap_limit=memory,
         init=True,
+        network_mode=spec.network or None,
     )
+
+
+def _networking(api: APIClient, spec: ContainerSpec) -> Any:
+    if not spec.network:
+        return None
+    endpoint = api.create_endpoint_config(ipv4_address=spec.ip or None)
+    return api.create_networking_config({spec.network: endpoint})  # type: ignore[arg-type]
 
 
 def _binding(port: PortMapping) -> dict[str, str]:

@@ -58,6 +58,24 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("ssh_keys", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
         TableSpec("deployments", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
         TableSpec("instance_metrics", parents=(ForeignKey("instance_id", "instances"),)),
+        TableSpec("vpcs", unique=(("tenant_id", "name"),), parents=(_TENANT,)),
+        TableSpec(
+            "subnets",
+            unique=(("vpc_id", "name"), ("vpc_id", "cidr")),
+            parents=(_TENANT, ForeignKey("vpc_id", "vpcs")),
+        ),
+        TableSpec(
+            "security_groups",
+            unique=(("vpc_id", "name"),),
+            parents=(_TENANT, ForeignKey("vpc_id", "vpcs")),
+        ),
+        TableSpec("security_rules", parents=(_TENANT, ForeignKey("group_id", "security_groups"))),
+        TableSpec(
+            "group_members",
+            unique=(("group_id", "instance_id"),),
+            parents=(_TENANT, ForeignKey("group_id", "security_groups")),
+        ),
+        TableSpec("vpc_peerings", parents=(_TENANT,)),
     )
 }
 

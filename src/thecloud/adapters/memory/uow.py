@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from thecloud.adapters.memory import compute
+from thecloud.adapters.memory import compute, network
 from thecloud.adapters.memory import repositories as r
 from thecloud.adapters.memory.store import MemoryState, MemoryStore
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
+from thecloud.domain.network import (
+    GroupMembership,
+    SecurityGroup,
+    SecurityRule,
+    Subnet,
+    Vpc,
+    VpcPeering,
+)
 from thecloud.ports import repositories as p
 
 Publisher = Callable[[list[Event]], None]
@@ -62,6 +70,12 @@ class MemoryUnitOfWork:
         self.metrics: p.MetricRepository = compute.MemoryMetrics(state)
         self.ssh_keys: p.Repository[SshKey] = compute.MemorySshKeys(state)
         self.deployments: p.Repository[Deployment] = compute.MemoryDeployments(state)
+        self.vpcs: p.Repository[Vpc] = network.MemoryVpcs(state)
+        self.subnets: p.Repository[Subnet] = network.MemorySubnets(state)
+        self.security_groups: p.Repository[SecurityGroup] = network.MemorySecurityGroups(state)
+        self.security_rules: p.Repository[SecurityRule] = network.MemorySecurityRules(state)
+        self.group_members: p.Repository[GroupMembership] = network.MemoryGroupMembers(state)
+        self.peerings: p.Repository[VpcPeering] = network.MemoryPeerings(state)
 
     async def __aexit__(
         self,

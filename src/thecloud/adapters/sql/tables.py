@@ -314,7 +314,11 @@ instances = Table(
     Column("authorized_keys", Text, nullable=False, server_default=""),
     Column("user_data", Text, nullable=False, server_default=""),
     Column("deployment_id", ID, nullable=True),
+    Column("vpc_id", ID, nullable=True),
+    Column("subnet_id", ID, nullable=True),
+    Column("private_ip", String(45), nullable=False, server_default=""),
     Index("ix_instances_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_instances_vpc", "vpc_id"),
     Index("ix_instances_deployment", "deployment_id"),
     Index("ix_instances_status", "status"),
 )
@@ -326,6 +330,15 @@ Index(
     unique=True,
     sqlite_where=instances.c.deleted_at.is_(None),
     postgresql_where=instances.c.deleted_at.is_(None),
+)
+# IPAM: an address is held by one live instance of a VPC at a time.
+Index(
+    "uq_instances_vpc_ip_live",
+    instances.c.vpc_id,
+    instances.c.private_ip,
+    unique=True,
+    sqlite_where=instances.c.deleted_at.is_(None) & instances.c.vpc_id.is_not(None),
+    postgresql_where=instances.c.deleted_at.is_(None) & instances.c.vpc_id.is_not(None),
 )
 
 instance_metrics = Table(
@@ -380,4 +393,106 @@ deployments = Table(
     Column("version", Integer, nullable=False),
     UniqueConstraint("tenant_id", "name", name="uq_deployments_tenant_name"),
     Index("ix_deployments_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+vpcs = Table(
+    "vpcs",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(63), nullable=False),
+    Column("cidr", String(18), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("network", String(100), nullable=False),
+    Column("bridge", String(15), nullable=False),
+    Column("gateway_ip", String(45), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_vpcs_tenant_name"),
+    Index("ix_vpcs_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+subnets = Table(
+    "subnets",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("vpc_id", ID, ForeignKey("vpcs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("cidr", String(18), nullable=False),
+    Column("availability_zone", String(63), nullable=False),
+    Column("gateway_ip", String(45), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("vpc_id", "name", name="uq_subnets_vpc_name"),
+    UniqueConstraint("vpc_id", "cidr", name="uq_subnets_vpc_cidr"),
+    Index("ix_subnets_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+security_groups = Table(
+    "security_groups",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("vpc_id", ID, ForeignKey("vpcs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("vpc_id", "name", name="uq_security_groups_vpc_name"),
+    Index("ix_security_groups_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+security_rules = Table(
+    "security_rules",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("group_id", ID, ForeignKey("security_groups.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("protocol", String(10), nullable=False),
+    Column("port_from", Integer, nullable=True),
+    Column("port_to", Integer, nullable=True),
+    Column("cidr", String(18), nullable=True),
+    Column("peer_group_id", ID, nullable=True),
+    Column("priority", Integer, nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("description", Text, nullable=False),
+    _created(),
+    Index("ix_security_rules_group", "group_id"),
+    Index("ix_security_rules_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("group_id", ID, ForeignKey("security_groups.id", ondelete="CASCADE"), nullable=False),
+    Column("instance_id", ID, nullable=False),
+    _created(),
+    UniqueConstraint("group_id", "instance_id", name="uq_group_members_group_instance"),
+    Index("ix_group_members_instance", "instance_id"),
+    Index("ix_group_members_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+vpc_peerings = Table(
+    "vpc_peerings",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("requester_vpc_id", ID, nullable=False),
+    Column("accepter_vpc_id", ID, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_vpc_peerings_tenant_created", "tenant_id", "created_at", "id"),
 )

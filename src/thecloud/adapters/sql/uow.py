@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from thecloud.adapters.sql import compute as compute
+from thecloud.adapters.sql import network as network
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool
@@ -18,6 +19,14 @@ from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
 from thecloud.domain.errors import BackendUnavailable
+from thecloud.domain.network import (
+    GroupMembership,
+    SecurityGroup,
+    SecurityRule,
+    Subnet,
+    Vpc,
+    VpcPeering,
+)
 from thecloud.ports import repositories as p
 
 Publisher = Callable[[list[Event]], None]
@@ -167,6 +176,30 @@ class SqlUnitOfWork:
     @cached_property
     def deployments(self) -> p.Repository[Deployment]:
         return compute.SqlDeployments(self._c)
+
+    @cached_property
+    def vpcs(self) -> p.Repository[Vpc]:
+        return network.SqlVpcs(self._c)
+
+    @cached_property
+    def subnets(self) -> p.Repository[Subnet]:
+        return network.SqlSubnets(self._c)
+
+    @cached_property
+    def security_groups(self) -> p.Repository[SecurityGroup]:
+        return network.SqlSecurityGroups(self._c)
+
+    @cached_property
+    def security_rules(self) -> p.Repository[SecurityRule]:
+        return network.SqlSecurityRules(self._c)
+
+    @cached_property
+    def group_members(self) -> p.Repository[GroupMembership]:
+        return network.SqlGroupMembers(self._c)
+
+    @cached_property
+    def peerings(self) -> p.Repository[VpcPeering]:
+        return network.SqlPeerings(self._c)
 
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation

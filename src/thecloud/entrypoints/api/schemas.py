@@ -125,6 +125,16 @@ class LaunchInstanceRequest(Body):
     metadata: dict[str, str] = Field(default_factory=dict)
     ssh_key_id: str | None = Field(default=None, max_length=200, description="id or name")
     user_data: str = Field(default="", max_length=16384, description="a script run at first boot")
+    vpc_id: str | None = Field(default=None, max_length=200, description="VPC id or name")
+    subnet_id: str | None = Field(
+        default=None, max_length=36, description="subnet id (default: the VPC's first subnet)"
+    )
+    private_ip: str | None = Field(
+        default=None, max_length=45, description="an address of the subnet (default: IPAM)"
+    )
+    security_group_ids: list[str] = Field(
+        default_factory=list, max_length=16, description="default: the VPC's default group"
+    )
 
 
 class CreateSshKeyRequest(Body):
@@ -166,3 +176,57 @@ class ScaleDeploymentRequest(Body):
 class RegisterImageRequest(Body):
     name: str = Field(min_length=1, max_length=128)
     description: str = Field(default="", max_length=1000)
+
+
+class CreateVpcRequest(Body):
+    name: str = Field(min_length=1, max_length=63)
+    cidr_block: str | None = Field(
+        default=None,
+        max_length=18,
+        description="private IPv4 range, /16 to /28 (default 10.0.0.0/16, else the next free "
+        "10.N.0.0/16)",
+    )
+    description: str = Field(default="", max_length=1000)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class UpdateVpcRequest(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=63)
+    description: str | None = Field(default=None, max_length=1000)
+    labels: dict[str, str] | None = None
+
+
+class CreateSubnetRequest(Body):
+    name: str = Field(min_length=1, max_length=63)
+    cidr_block: str = Field(min_length=1, max_length=18, description="inside the VPC's range")
+    availability_zone: str | None = Field(default=None, max_length=63)
+
+
+class CreateSecurityGroupRequest(Body):
+    vpc_id: str = Field(min_length=1, max_length=200, description="VPC id or name")
+    name: str = Field(min_length=1, max_length=63)
+    description: str = Field(default="", max_length=1000)
+
+
+class AddRuleRequest(Body):
+    direction: str = Field(max_length=10, description="ingress or egress")
+    protocol: str = Field(default="tcp", max_length=10, description="tcp, udp, icmp or all")
+    port_min: int | None = Field(default=None, description="tcp/udp only; none = every port")
+    port_max: int | None = Field(default=None, description="default: port_min")
+    cidr: str | None = Field(default=None, max_length=18, description="e.g. 10.0.1.0/24")
+    source_group_id: str | None = Field(
+        default=None, max_length=200, description="another group of the VPC (its members)"
+    )
+    priority: int | None = Field(default=None, description="1-4096, lower first (default 100)")
+    action: str | None = Field(default=None, max_length=10, description="allow (default) or deny")
+    description: str = Field(default="", max_length=255)
+
+
+class AttachGroupRequest(Body):
+    instance_id: str = Field(min_length=1, max_length=200, description="instance id or name")
+    group_id: str = Field(min_length=1, max_length=200, description="group id or name")
+
+
+class CreatePeeringRequest(Body):
+    requester_vpc_id: str = Field(min_length=1, max_length=200)
+    accepter_vpc_id: str = Field(min_length=1, max_length=200)

@@ -15,12 +15,14 @@ from thecloud.domain.compute import (
 )
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.identity import ApiKey, ServiceAccount, ServiceAccountSecret, Tenant, User
+from thecloud.domain.network import SecurityRule, Subnet, Vpc, VpcPeering
 from thecloud.domain.policy import policy_to_dict
 from thecloud.domain.quotas import QuotaLine
 from thecloud.domain.rbac import Role, RoleBinding
 from thecloud.domain.secrets import REDACTED, Secret
 from thecloud.entrypoints.api.envelope import public
 from thecloud.ports.compute import ContainerStats, LogLine
+from thecloud.services.security_groups import GroupView
 
 
 def user(u: User) -> dict[str, Any]:
@@ -118,3 +120,33 @@ def deployment(d: Deployment, replicas: list[Instance] | None = None) -> dict[st
         shaped["instances"] = [instance(i) for i in replicas]
         shaped["running"] = sum(1 for i in replicas if i.status == "RUNNING")
     return shaped
+
+
+def vpc(v: Vpc) -> dict[str, Any]:
+    shaped = public(v)
+    shaped["cidr_block"] = shaped.pop("cidr")
+    return shaped
+
+
+def subnet(x: Subnet) -> dict[str, Any]:
+    shaped = public(x)
+    shaped["cidr_block"] = shaped.pop("cidr")
+    return shaped
+
+
+def security_rule(r: SecurityRule) -> dict[str, Any]:
+    shaped = public(r, hide=("port_from", "port_to", "peer_group_id"))
+    shaped["port_min"], shaped["port_max"] = r.port_from, r.port_to
+    shaped["source_group_id"] = r.peer_group_id
+    return shaped
+
+
+def security_group(view: GroupView) -> dict[str, Any]:
+    shaped = public(view.group)
+    shaped["rules"] = [security_rule(r) for r in view.rules]
+    shaped["instance_ids"] = list(view.instance_ids)
+    return shaped
+
+
+def peering(x: VpcPeering) -> dict[str, Any]:
+    return public(x)

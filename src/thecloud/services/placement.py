@@ -1,0 +1,86 @@
+"""Where a new instance goes on the network: its VPC, subnet, private address (IPAM) and
+security groups, all settled in the launching transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from thecloud.domain.common import new_id
+from thecloud.domain.compute import Instance
+from thecloud.domain.errors import Conflict, InvalidInput
+from thecloud.domain.network import GroupMembership, SecurityGroup, VpcStatus, allocate_ip
+from thecloud.ports.uow import UnitOfWork
+from thecloud.services.base import by_id_or_name
+from thecloud.services.vpcs import find_subnet, find_vpc
+
+
+async def find_group(uow: UnitOfWork, tenant_id: str, ident: str) -> SecurityGroup:
+    return await by_id_or_name(uow.security_groups, "security group", tenant_id, ident)
+
+
+async def place(
+    uow: UnitOfWork,
+    i: Instance,
+    vpc_id: str | None,
+    subnet_id: str | None,
+    private_ip: str | None,
+    group_ids: Sequence[str],
+) -> Instance:
+    """The instance with vpc_id, subnet_id and private_ip set (unchanged without a VPC)."""
+    if vpc_id is None and subnet_id is None:
+        if private_ip or group_ids:
+            raise InvalidInput("private_ip and security_group_ids need a vpc_id or subnet_id")
+        return i
+    tenant = i.tenant_id
+    subnet = await find_subnet(uow, tenant, subnet_id) if subnet_id else None
+    vpc = await find_vpc(uow, tenant, vpc_id or (subnet.vpc_id if subnet else ""))
+    if subnet is not None and subnet.vpc_id != vpc.id:
+        raise InvalidInput(f"subnet {subnet.name} is not in VPC {vpc.name}")
+    if vpc.status != VpcStatus.AVAILABLE:
+        raise Conflict(f"VPC {vpc.name} is being deleted")
+    used = [x.private_ip for x in await uow.instances.find(vpc_id=vpc.id, deleted_at=None)]
+    if subnet is None:
+        subnets = sorted(await uow.subnets.find(vpc_id=vpc.id), key=lambda s: s.created_at)
+        if not subnets:
+            raise InvalidInput(
+                f"VPC {vpc.name} has no subnet: create one (POST /vpcs/{vpc.id}/subnets)"
+            )
+        if private_ip:
+            raise InvalidInput("a private_ip needs its subnet_id")
+        for candidate in subnets:
+            try:
+                ip = allocate_ip(candidate, used)
+            except Conflict:
+                continue
+            subnet = candidate
+            break
+        else:
+            raise Conflict(f"every subnet of VPC {vpc.name} is full")
+    else:
+        ip = allocate_ip(subnet, used, private_ip)
+    placed = replace(i, vpc_id=vpc.id, subnet_id=subnet.id, private_ip=ip)
+    await _check_groups(uow, placed, group_ids)
+    return placed
+
+
+async def _check_groups(uow: UnitOfWork, i: Instance, group_ids: Sequence[str]) -> None:
+    for ident in group_ids:
+        g = await find_group(uow, i.tenant_id, ident)
+        if g.vpc_id != i.vpc_id:
+            raise InvalidInput(f"security group {g.name} belongs to another VPC")
+
+
+async def attach_groups(uow: UnitOfWork, i: Instance, group_ids: Sequence[str]) -> None:
+    """After the instance row is in: attach it to these groups of its VPC (the VPC's default
+    group when none is named)."""
+    if i.vpc_id is None:
+        return
+    groups = [await find_group(uow, i.tenant_id, ident) for ident in group_ids]
+    if not groups:
+        default = await uow.security_groups.find_one(vpc_id=i.vpc_id, is_default=True)
+        groups = [default] if default is not None else []
+    for g in {g.id: g for g in groups}.values():
+        await uow.group_members.add(
+            GroupMembership(new_id(), i.tenant_id, g.id, i.id, i.created_at)
+        )

@@ -1,0 +1,213 @@
+"""Security groups: rules enforced in the data path, attached to instances of their VPC.
+
+Every change is committed, then pushed to the fabric before the call returns, so an attach,
+detach or new rule is in force when the client gets its answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.compute import Instance
+from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.identity import Principal
+from thecloud.domain.network import (
+    GroupMembership,
+    SecurityGroup,
+    SecurityRule,
+    default_rules,
+    validate_name,
+    validate_rule,
+)
+from thecloud.ports.uow import UnitOfWork
+from thecloud.services.base import Kernel, Service
+from thecloud.services.fabric import FabricSync
+from thecloud.services.instances import find_instance
+from thecloud.services.placement import find_group
+from thecloud.services.vpcs import find_vpc
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    group: SecurityGroup
+    rules: tuple[SecurityRule, ...]
+    instance_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRequest:
+    direction: str
+    protocol: str
+    port_from: int | None = None
+    port_to: int | None = None
+    cidr: str | None = None
+    group_id: str | None = None
+    priority: int | None = None
+    action: str | None = None
+    description: str = ""
+
+
+class SecurityGroupService(Service):
+    def __init__(self, kernel: Kernel, fabric: FabricSync) -> None:
+        super().__init__(kernel)
+        self._fabric = fabric
+
+    async def create(
+        self, p: Principal, vpc_ident: str, name: str, description: str = ""
+    ) -> GroupView:
+        validate_name(name, "security group")
+        self.allow(p, "sg:create", "sg", name=name)
+        async with self._uow() as uow:
+            vpc = await find_vpc(uow, p.tenant_id, vpc_ident)
+            if await uow.security_groups.find_one(vpc_id=vpc.id, name=name):
+                raise Conflict(f"VPC {vpc.name} already has a security group named {name!r}")
+            now = self._clock.now()
+            group = SecurityGroup(
+                new_id(), p.tenant_id, vpc.id, name, description, False, p.id, now, now
+            )
+            await uow.security_groups.add(group)
+            rules = default_rules(group, now, new_id)
+            for rule in rules:
+                await uow.security_rules.add(rule)
+            await self._record(uow, p, "sg:create", "sg", group.id, {"name": name})
+            await uow.commit()
+        return GroupView(group, tuple(rules), ())
+
+    async def list(self, p: Principal, query: ListQuery) -> Page[GroupView]:
+        self.allow(p, "sg:read", "sg")
+        async with self._uow(read_only=True) as uow:
+            page = await uow.security_groups.list(query, p.tenant_id)
+            views = [await _view(uow, g) for g in page.items]
+        return Page(items=views, total=page.total, limit=page.limit, offset=page.offset)
+
+    async def get(self, p: Principal, ident: str) -> GroupView:
+        async with self._uow(read_only=True) as uow:
+            group = await find_group(uow, p.tenant_id, ident)
+            self.allow(p, "sg:read", "sg", group.id, group.name)
+            return await _view(uow, group)
+
+    async def delete(self, p: Principal, ident: str) -> None:
+        async with self._uow() as uow:
+            group = await find_group(uow, p.tenant_id, ident)
+            self.allow(p, "sg:delete", "sg", group.id, group.name)
+            if group.is_default:
+                raise Conflict("a VPC's default security group goes only with the VPC")
+            if await _live_members(uow, group.id):
+                raise Conflict(
+                    f"security group {group.name} is attached to instances: detach it first"
+                )
+            users = [
+                r
+                for r in await uow.security_rules.find(peer_group_id=group.id)
+                if r.group_id != group.id
+            ]
+            if users:
+                raise Conflict(
+                    f"security group {group.name} is named by rules of other groups: "
+                    "remove those rules first"
+                )
+            await uow.security_groups.delete(group.id)
+            await self._record(uow, p, "sg:delete", "sg", group.id, {"name": group.name})
+            await uow.commit()
+        await self._fabric.sync()
+
+    async def add_rule(self, p: Principal, ident: str, req: RuleRequest) -> SecurityRule:
+        checked = validate_rule(
+            req.direction,
+            req.protocol,
+            req.port_from,
+            req.port_to,
+            req.cidr,
+            req.group_id,
+            req.priority,
+            req.action,
+        )
+        async with self._uow() as uow:
+            group = await find_group(uow, p.tenant_id, ident)
+            self.allow(p, "sg:update", "sg", group.id, group.name)
+            if req.group_id is not None:
+                peer = await find_group(uow, p.tenant_id, req.group_id)
+                if peer.vpc_id != group.vpc_id:
+                    raise InvalidInput("a rule can only name a security group of the same VPC")
+                checked["peer_group_id"] = peer.id
+            rule = SecurityRule(
+                id=new_id(),
+                tenant_id=p.tenant_id,
+                group_id=group.id,
+                description=req.description[:255],
+                created_at=self._clock.now(),
+                **checked,
+            )
+            await uow.security_rules.add(rule)
+            await self._record(uow, p, "sg:update", "sg", group.id, {"rule_added": rule.id})
+            await uow.commit()
+        await self._fabric.sync()
+        return rule
+
+    async def remove_rule(self, p: Principal, rule_id: str) -> None:
+        async with self._uow() as uow:
+            rule = await uow.security_rules.get(rule_id, p.tenant_id)
+            if rule is None:
+                raise not_found("security group rule", rule_id)
+            self.allow(p, "sg:update", "sg", rule.group_id)
+            await uow.security_rules.delete(rule.id)
+            await self._record(uow, p, "sg:update", "sg", rule.group_id, {"rule_removed": rule.id})
+            await uow.commit()
+        await self._fabric.sync()
+
+    async def attach(self, p: Principal, instance_ident: str, group_ident: str) -> GroupView:
+        async with self._uow() as uow:
+            group, instance = await self._pair(uow, p, instance_ident, group_ident)
+            if not await uow.group_members.find_one(group_id=group.id, instance_id=instance.id):
+                member = GroupMembership(
+                    new_id(), p.tenant_id, group.id, instance.id, self._clock.now()
+                )
+                await uow.group_members.add(member)
+                await self._record(uow, p, "sg:update", "sg", group.id, {"attached": instance.id})
+                await uow.commit()
+        await self._fabric.sync()
+        return await self.get(p, group.id)
+
+    async def detach(self, p: Principal, instance_ident: str, group_ident: str) -> GroupView:
+        async with self._uow() as uow:
+            group, instance = await self._pair(uow, p, instance_ident, group_ident)
+            member = await uow.group_members.find_one(group_id=group.id, instance_id=instance.id)
+            if member is None:
+                raise Conflict(f"instance {instance.name} is not in security group {group.name}")
+            await uow.group_members.delete(member.id)
+            await self._record(uow, p, "sg:update", "sg", group.id, {"detached": instance.id})
+            await uow.commit()
+        await self._fabric.sync()
+        return await self.get(p, group.id)
+
+    async def _pair(
+        self, uow: UnitOfWork, p: Principal, instance_ident: str, group_ident: str
+    ) -> tuple[SecurityGroup, Instance]:
+        group = await find_group(uow, p.tenant_id, group_ident)
+        self.allow(p, "sg:update", "sg", group.id, group.name)
+        instance = await find_instance(uow, p.tenant_id, instance_ident)
+        if instance.deleted_at is not None:
+            raise Conflict(f"instance {instance.name} is terminated")
+        if instance.vpc_id != group.vpc_id:
+            raise InvalidInput(
+                f"instance {instance.name} is not in the VPC of security group {group.name}"
+            )
+        return group, instance
+
+
+async def _live_members(uow: UnitOfWork, group_id: str) -> list[str]:
+    ids = [m.instance_id for m in await uow.group_members.find(group_id=group_id)]
+    live = []
+    for ident in ids:
+        i = await uow.instances.get(ident)
+        if i is not None and i.deleted_at is None:
+            live.append(ident)
+    return live
+
+
+async def _view(uow: UnitOfWork, group: SecurityGroup) -> GroupView:
+    rules = await uow.security_rules.find(group_id=group.id)
+    rules.sort(key=lambda r: (r.priority, r.created_at, r.id))
+    members = await _live_members(uow, group.id)
+    return GroupView(group, tuple(rules), tuple(sorted(members)))
