@@ -5,6 +5,7 @@ Set THECLOUD_E2E_DATABASE_URL to run the tier against PostgreSQL instead.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from thecloud.adapters.docker.network import DockerFabric
 
 
 def free_port() -> int:
@@ -127,7 +130,8 @@ def stop_server(server: Server) -> None:
 
 
 def remove_containers(installation: str) -> None:
-    """Remove every container a server of this installation left on the engine."""
+    """Remove every container, network and firewall chain a server of this installation
+    left on the host."""
     label = f"label=thecloud.managed={installation}"
     found = subprocess.run(
         ["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True, check=False
@@ -135,6 +139,15 @@ def remove_containers(installation: str) -> None:
     ids = found.stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+    nets = subprocess.run(
+        ["docker", "network", "ls", "-q", "--filter", label],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if nets.stdout.split():
+        subprocess.run(["docker", "network", "rm", *nets.stdout.split()], capture_output=True)
+    asyncio.run(DockerFabric(installation).clear())
 
 
 @pytest.fixture(scope="session")

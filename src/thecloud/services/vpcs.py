@@ -80,16 +80,14 @@ class VpcService(Service):
             taken = [v.cidr for v in await uow.vpcs.find()]
         if cidr is not None:
             _check_free(cidr, taken)
-        tries = [cidr] if cidr is not None else []
-        while not tries or (cidr is None and len(tries) <= _DEFAULT_TRIES):
-            candidate = tries[-1] if cidr is not None else next_free_vpc_cidr(taken)
+        for _ in range(1 if cidr is not None else _DEFAULT_TRIES):
+            candidate = cidr or next_free_vpc_cidr(taken)
             try:
                 return await self._create(p, name, candidate, description, labels or {})
             except Conflict as exc:
                 if cidr is not None or "overlaps a network" not in exc.message:
                     raise
                 taken.append(candidate)  # used on this host outside the platform: next one
-                tries.append(candidate)
         raise Conflict("no free private range found for the VPC: give it a cidr")
 
     async def _create(

@@ -37,7 +37,7 @@ _OVERLAP = ("overlaps", "Pool overlaps")
 
 class DockerFabric:
     def __init__(self, installation: str, base_url: str | None = None) -> None:
-        self.tag = tag_of(installation)
+        self.installation, self.tag = installation, tag_of(installation)
         self._engine = EngineClient(base_url, 60)
         self._lock = asyncio.Lock()
 
