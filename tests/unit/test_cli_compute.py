@@ -105,7 +105,9 @@ def test_launch_sends_options_and_the_command_after_the_separator(api: FakeAPI) 
         "metadata": {"owner": "ada"},
     }
     header = result.stdout.splitlines()[0].split()
-    assert header == ["NAME", "STATUS", "IMAGE", "INSTANCE", "TYPE", "HOST", "PORTS", "ID"]
+    assert header == [
+        "NAME", "STATUS", "IMAGE", "INSTANCE", "TYPE", "PRIVATE", "IP", "HOST", "PORTS", "ID"
+    ]  # fmt: skip
     assert "SECRET_TOKEN" not in result.stdout
 
 
@@ -153,8 +155,8 @@ def test_list_filters_and_shows_the_instance_columns(api: FakeAPI) -> None:
     assert dict(api.requests[0].url.params) == {"status": "RUNNING", "name": "web"}
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
     assert rows == [
-        ["web", "RUNNING", "alpine", "basic-2", "49153:80/tcp", "i-1"],
-        ["db", "STOPPED", "alpine", "basic-2", "49153:80/tcp", "i-1"],
+        ["web", "RUNNING", "alpine", "basic-2", "-", "49153:80/tcp", "i-1"],
+        ["db", "STOPPED", "alpine", "basic-2", "-", "49153:80/tcp", "i-1"],
     ]
 
 

@@ -100,9 +100,34 @@ def test_saved_rules_are_read_back_and_cleared_without_touching_others() -> None
             "COMMIT",
         ]
     )
-    chains, jumps = parse_save(saved, TAG)
+    chains, jumps, _ = parse_save(saved, TAG)
     assert chains == {"filter": {f"{p}-FWD"}, "nat": {f"{p}-POST"}}
     assert jumps == {("filter", "DOCKER-USER", f"{p}-FWD")}
     script = clear_script(TAG, chains, jumps)
     assert "zzzzz" not in script and "RETURN" not in script
     assert f'-D DOCKER-USER -m comment --comment "thecloud:{TAG}" -j {p}-FWD' in script
+
+
+def test_only_chains_whose_content_changed_are_rewritten() -> None:
+    rs = render(STATE, TAG)
+    p = f"TC-{TAG}"
+    first = restore_script(rs, {}, set())
+    saved = "*filter\n" + "\n".join(
+        line for line in first.splitlines() if line.startswith((":", "-A"))
+    )
+    chains, _, hashes = parse_save(saved.replace("*nat", ""), TAG)
+    assert hashes[f"{p}-VPC"] and len(hashes) == len(chains["filter"])
+    everything = {"filter": set(rs.chains("filter")), "nat": set(rs.chains("nat"))}
+    all_hashes = {**hashes}
+    jumps = set(rs.jumps)
+    same = restore_script(rs, everything, jumps, all_hashes)
+    assert same.splitlines() == ["*filter", "COMMIT", "*nat", "COMMIT"]
+    moved = Endpoint(WEB.instance_id, WEB.vpc_id, "10.0.1.9", WEB.filters)
+    again = restore_script(
+        render(FabricState(STATE.vpcs, STATE.peerings, (moved,)), TAG),
+        everything,
+        jumps,
+        all_hashes,
+    )
+    rewritten = {line[1:].split()[0] for line in again.splitlines() if line.startswith(":")}
+    assert rewritten == {f"{p}-SRC", f"{p}-IN"}  # the filters themselves did not change

@@ -258,7 +258,7 @@ def validate_rule(
     proto = _choice(Protocol, protocol, "protocol")
     act = _choice(RuleAction, action or "allow", "action")
     if (cidr is None) == (peer_group_id is None):
-        raise InvalidInput("a rule needs exactly one of cidr (e.g. 0.0.0.0/0) or group_id")
+        raise InvalidInput("a rule needs exactly one of cidr (e.g. 0.0.0.0/0) or source_group_id")
     net = str(parse_cidr(cidr)) if cidr is not None else None
     if proto in (Protocol.TCP, Protocol.UDP):
         port_from, port_to = _ports(port_from, port_to)

@@ -12,11 +12,12 @@ missing and removes networks no VPC owns (a crash between creating one and recor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,7 +67,16 @@ class FabricSync:
         self._uow, self.fabric, self._clock = uow, fabric, clock
         self._installation, self._lock_path = installation, lock_path
         self._lock = asyncio.Lock()
+        self._net_lock = asyncio.Lock()
         self._asked = self._done = 0
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Held while networks are made or removed together with their rows (VPC create and
+        delete, the reconciler), so the reconciler never sees a half-done change."""
+        path = self._lock_path.with_name("networks.lock") if self._lock_path else None
+        async with self._net_lock, _FileLock(path):
+            yield
 
     async def sync(self) -> None:
         """Make the data path match the store (call after committing a networking change)."""
@@ -99,6 +109,12 @@ class FabricSync:
 
     async def reconcile(self) -> int:
         """Heal: networks of live VPCs exist, none without a VPC remains, the policy is on."""
+        async with self.exclusive():
+            fixed = await self._fix_networks()
+        await self.sync()
+        return fixed
+
+    async def _fix_networks(self) -> int:
         async with self._uow(read_only=True) as uow:
             vpcs = {v.id: v for v in await uow.vpcs.find()}
         found = await self.fabric.networks({LABEL_MANAGED: self._installation})
@@ -116,7 +132,6 @@ class FabricSync:
                 log.warning("removing network %s: no VPC owns it", n.name)
                 await self.fabric.remove_network(n.name)
                 fixed += 1
-        await self.sync()
         return fixed
 
 

@@ -8,15 +8,31 @@ from dataclasses import replace
 
 from thecloud.domain.common import new_id
 from thecloud.domain.compute import Instance
-from thecloud.domain.errors import Conflict, InvalidInput
+from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.network import GroupMembership, SecurityGroup, VpcStatus, allocate_ip
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import by_id_or_name
 from thecloud.services.vpcs import find_subnet, find_vpc
 
 
-async def find_group(uow: UnitOfWork, tenant_id: str, ident: str) -> SecurityGroup:
-    return await by_id_or_name(uow.security_groups, "security group", tenant_id, ident)
+async def find_group(
+    uow: UnitOfWork, tenant_id: str, ident: str, vpc_id: str | None = None
+) -> SecurityGroup:
+    """By id, else by name: within `vpc_id` when the VPC is known (every VPC has a group
+    named "default"); a name several VPCs use needs the id."""
+    found = await uow.security_groups.get(ident, tenant_id)
+    if found is not None:
+        return found
+    where: dict[str, object] = {"tenant_id": tenant_id, "name": ident}
+    if vpc_id is not None:
+        where["vpc_id"] = vpc_id
+    named = await uow.security_groups.find(**where)
+    if len(named) > 1:
+        raise InvalidInput(
+            f"{len(named)} security groups are named {ident!r} (one per VPC): give the id"
+        )
+    if not named:
+        raise not_found("security group", ident)
+    return named[0]
 
 
 async def place(
@@ -66,7 +82,7 @@ async def place(
 
 async def _check_groups(uow: UnitOfWork, i: Instance, group_ids: Sequence[str]) -> None:
     for ident in group_ids:
-        g = await find_group(uow, i.tenant_id, ident)
+        g = await find_group(uow, i.tenant_id, ident, i.vpc_id)
         if g.vpc_id != i.vpc_id:
             raise InvalidInput(f"security group {g.name} belongs to another VPC")
 
@@ -76,7 +92,7 @@ async def attach_groups(uow: UnitOfWork, i: Instance, group_ids: Sequence[str]) 
     group when none is named)."""
     if i.vpc_id is None:
         return
-    groups = [await find_group(uow, i.tenant_id, ident) for ident in group_ids]
+    groups = [await find_group(uow, i.tenant_id, ident, i.vpc_id) for ident in group_ids]
     if not groups:
         default = await uow.security_groups.find_one(vpc_id=i.vpc_id, is_default=True)
         groups = [default] if default is not None else []

@@ -16,6 +16,7 @@ from thecloud.domain.network import (
     GroupMembership,
     SecurityGroup,
     SecurityRule,
+    VpcStatus,
     default_rules,
     validate_name,
     validate_rule,
@@ -60,6 +61,8 @@ class SecurityGroupService(Service):
         self.allow(p, "sg:create", "sg", name=name)
         async with self._uow() as uow:
             vpc = await find_vpc(uow, p.tenant_id, vpc_ident)
+            if vpc.status != VpcStatus.AVAILABLE:
+                raise Conflict(f"VPC {vpc.name} is being deleted")
             if await uow.security_groups.find_one(vpc_id=vpc.id, name=name):
                 raise Conflict(f"VPC {vpc.name} already has a security group named {name!r}")
             now = self._clock.now()
@@ -127,7 +130,7 @@ class SecurityGroupService(Service):
             group = await find_group(uow, p.tenant_id, ident)
             self.allow(p, "sg:update", "sg", group.id, group.name)
             if req.group_id is not None:
-                peer = await find_group(uow, p.tenant_id, req.group_id)
+                peer = await find_group(uow, p.tenant_id, req.group_id, group.vpc_id)
                 if peer.vpc_id != group.vpc_id:
                     raise InvalidInput("a rule can only name a security group of the same VPC")
                 checked["peer_group_id"] = peer.id
@@ -184,9 +187,9 @@ class SecurityGroupService(Service):
     async def _pair(
         self, uow: UnitOfWork, p: Principal, instance_ident: str, group_ident: str
     ) -> tuple[SecurityGroup, Instance]:
-        group = await find_group(uow, p.tenant_id, group_ident)
-        self.allow(p, "sg:update", "sg", group.id, group.name)
         instance = await find_instance(uow, p.tenant_id, instance_ident)
+        group = await find_group(uow, p.tenant_id, group_ident, instance.vpc_id)
+        self.allow(p, "sg:update", "sg", group.id, group.name)
         if instance.deleted_at is not None:
             raise Conflict(f"instance {instance.name} is terminated")
         if instance.vpc_id != group.vpc_id:

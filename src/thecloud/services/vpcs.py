@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from thecloud.domain.common import ListQuery, Page, new_id
-from thecloud.domain.compute import InstanceStatus, moved
+from thecloud.domain.compute import Instance, InstanceStatus, moved
 from thecloud.domain.errors import Conflict, not_found
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
@@ -111,26 +111,27 @@ class VpcService(Service):
         )
         # The network first: a crash before the row is committed leaves a labelled network
         # that the reconciler removes; the other way round would leave a VPC without one.
-        await self._fabric.fabric.ensure_network(network_spec(vpc, self._installation))
-        try:
-            async with self._uow() as uow:
-                await self._quotas.reserve(uow, p.tenant_id, {QuotaResource.VPCS: 1})
-                await uow.vpcs.add(vpc)
-                group = SecurityGroup(
-                    new_id(), p.tenant_id, vpc.id, "default",
-                    "default group: members reach each other, everything may leave",
-                    True, p.id, now, now,
-                )  # fmt: skip
-                await uow.security_groups.add(group)
-                for rule in default_rules(group, now, new_id):
-                    await uow.security_rules.add(rule)
-                await self._record(
-                    uow, p, "vpc:create", "vpc", vpc.id, {"name": name, "cidr": cidr}
-                )
-                await uow.commit()
-        except BaseException:
-            await asyncio.shield(self._fabric.fabric.remove_network(vpc.network))
-            raise
+        async with self._fabric.exclusive():
+            await self._fabric.fabric.ensure_network(network_spec(vpc, self._installation))
+            try:
+                async with self._uow() as uow:
+                    await self._quotas.reserve(uow, p.tenant_id, {QuotaResource.VPCS: 1})
+                    await uow.vpcs.add(vpc)
+                    group = SecurityGroup(
+                        new_id(), p.tenant_id, vpc.id, "default",
+                        "default group: members reach each other, everything may leave",
+                        True, p.id, now, now,
+                    )  # fmt: skip
+                    await uow.security_groups.add(group)
+                    for rule in default_rules(group, now, new_id):
+                        await uow.security_rules.add(rule)
+                    await self._record(
+                        uow, p, "vpc:create", "vpc", vpc.id, {"name": name, "cidr": cidr}
+                    )
+                    await uow.commit()
+            except BaseException:
+                await asyncio.shield(self._fabric.fabric.remove_network(vpc.network))
+                raise
         return vpc
 
     async def list(self, p: Principal, query: ListQuery) -> Page[Vpc]:
@@ -176,6 +177,15 @@ class VpcService(Service):
     async def delete(self, p: Principal, ident: str, force: bool = False) -> Vpc | None:
         """Delete now (None) or, with `force` and instances still in it, terminate them and
         return the VPC in DELETING: the worker finishes once they are gone."""
+        async with self._fabric.exclusive():
+            pending, peered = await self._delete(p, ident, force)
+        if pending is not None:
+            self._wake.set()
+        if pending is not None or peered:
+            await self._fabric.sync()
+        return pending
+
+    async def _delete(self, p: Principal, ident: str, force: bool) -> tuple[Vpc | None, bool]:
         async with self._uow() as uow:
             vpc = await find_vpc(uow, p.tenant_id, ident)
             self.allow(p, "vpc:delete", "vpc", vpc.id, vpc.name)
@@ -187,27 +197,29 @@ class VpcService(Service):
                     f"{_count(peerings, 'peering')}: terminate and delete them first, "
                     "or delete the VPC with ?force=true"
                 )
-            for peering in peerings:
+            for peering in await _peerings_of(uow, vpc.id, rejected=True):
                 await uow.peerings.delete(peering.id)
             if live:
-                for i in live:
-                    if i.status not in (InstanceStatus.DELETING, InstanceStatus.DELETED):
-                        gone = moved(i, self._clock.now(), InstanceStatus.DELETING, "VPC deleted")
-                        await uow.instances.update(gone)
+                await self._terminate(uow, live)
                 vpc = touched(vpc, self._clock.now(), status=VpcStatus.DELETING)
                 await uow.vpcs.update(vpc)
                 await self._record(uow, p, "vpc:delete", "vpc", vpc.id, {"force": True})
                 await uow.commit()
-                self._wake.set()
-                await self._fabric.sync()
-                return vpc
+                return vpc, bool(peerings)
             await self._fabric.fabric.remove_network(vpc.network)
             await self._drop(uow, vpc)
             await self._record(uow, p, "vpc:delete", "vpc", vpc.id, {"name": vpc.name})
             await uow.commit()
-        if peerings:
-            await self._fabric.sync()
-        return None
+        return None, bool(peerings)
+
+    async def _terminate(self, uow: UnitOfWork, live: Sequence[Instance]) -> int:
+        """Ask the worker to terminate these instances (those not on their way out yet)."""
+        asked = 0
+        for i in live:
+            if i.status not in (InstanceStatus.DELETING, InstanceStatus.DELETED):
+                gone = moved(i, self._clock.now(), InstanceStatus.DELETING, "VPC deleted")
+                asked += await uow.instances.swap(gone, i.version)
+        return asked
 
     async def _drop(self, uow: UnitOfWork, vpc: Vpc) -> None:
         await uow.vpcs.delete(vpc.id)  # subnets and security groups go with it
@@ -220,8 +232,11 @@ class VpcService(Service):
             deleting = await uow.vpcs.find(status=VpcStatus.DELETING)
         done = 0
         for vpc in deleting:
-            async with self._uow() as uow:
-                if await uow.instances.find(vpc_id=vpc.id, deleted_at=None):
+            async with self._fabric.exclusive(), self._uow() as uow:
+                if live := await uow.instances.find(vpc_id=vpc.id, deleted_at=None):
+                    if await self._terminate(uow, live):
+                        await uow.commit()
+                        self._wake.set()
                     continue
                 await self._fabric.fabric.remove_network(vpc.network)
                 await self._drop(uow, vpc)
@@ -290,10 +305,10 @@ class SubnetService(Service):
             await uow.commit()
 
 
-async def _peerings_of(uow: UnitOfWork, vpc_id: str) -> list[VpcPeering]:
+async def _peerings_of(uow: UnitOfWork, vpc_id: str, rejected: bool = False) -> list[VpcPeering]:
     found = await uow.peerings.find(requester_vpc_id=vpc_id)
     found += await uow.peerings.find(accepter_vpc_id=vpc_id)
-    return [x for x in found if x.status != PeeringStatus.REJECTED]
+    return [x for x in found if rejected or x.status != PeeringStatus.REJECTED]
 
 
 def _count(items: Sequence[object], what: str) -> str:

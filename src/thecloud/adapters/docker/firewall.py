@@ -21,6 +21,7 @@ Filter path of a forwarded packet that enters or leaves one of our bridges (`tc<
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from thecloud.ports.network import Endpoint, FabricState, Filter
 
 ALL_BRIDGES = "tc+"  # every platform bridge of every installation on the host
 COMMENT = "thecloud:{tag}"
+HASH_MARK = "tc:"  # the first rule of each of our chains: a no-op carrying its content hash
 
 
 def tag_of(installation: str) -> str:
@@ -124,9 +126,11 @@ def render(state: FabricState, tag: str) -> Ruleset:
     host += [
         f"! -i {n.ours} -j RETURN",
         "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-        "-p icmp --icmp-type echo-request -j ACCEPT",
-        "-j DROP",
     ]
+    for v in state.vpcs:
+        router = ipaddress.ip_network(v.cidr).network_address + 1
+        host.append(f"-i {v.bridge} -d {router}/32 -p icmp --icmp-type echo-request -j ACCEPT")
+    host.append("-j DROP")
     post = rs.chain("nat", n.post)
     for v in state.vpcs:
         # Between platform bridges addresses stay as they are (peers see the real source).
@@ -158,19 +162,37 @@ def jump_spec(j: Jump, tag: str) -> str:
     return f'-m comment --comment "{COMMENT.format(tag=tag)}" -j {j.target}'
 
 
-def restore_script(rs: Ruleset, existing: dict[str, set[str]], jumps_present: set[Jump]) -> str:
+def chain_hash(rules: list[str]) -> str:
+    return hashlib.sha256("\n".join(rules).encode()).hexdigest()[:12]
+
+
+def restore_script(
+    rs: Ruleset,
+    existing: dict[str, set[str]],
+    jumps_present: set[Jump],
+    hashes: dict[str, str] | None = None,
+) -> str:
     """The iptables-restore input that installs `rs`, given which of our chains exist now
-    (per table) and which entry jumps are already in place; stale chains are deleted."""
+    (per table), which entry jumps are already in place and the content hash each existing
+    chain carries (its first rule's comment): only chains whose content changed are
+    rewritten, and stale chains are deleted."""
     lines: list[str] = []
     prefix = f"TC-{rs.tag}-"
+    hashes = hashes or {}
     for table in ("filter", "nat"):
         wanted = rs.chains(table)
         stale = sorted(c for c in existing.get(table, set()) if c not in wanted)
+        have = existing.get(table, set())
+        changed = [
+            c for c in wanted if c not in have or hashes.get(c) != chain_hash(rs.tables[table][c])
+        ]
         lines.append(f"*{table}")
-        lines += [f":{c} - [0:0]" for c in wanted]
-        lines += [f"-F {c}" for c in wanted]
-        for c in wanted:
-            lines += [f"-A {c} {rule}" for rule in rs.tables[table][c]]
+        lines += [f":{c} - [0:0]" for c in changed]
+        lines += [f"-F {c}" for c in changed]
+        for c in changed:
+            rules = rs.tables[table][c]
+            lines.append(f'-A {c} -m comment --comment "{HASH_MARK}{chain_hash(rules)}"')
+            lines += [f"-A {c} {rule}" for rule in rules]
         for j in rs.jumps:
             if j.table == table and j not in jumps_present:
                 lines.append(f"-I {j.chain} 1 {jump_spec(j, rs.tag)}")
@@ -181,10 +203,15 @@ def restore_script(rs: Ruleset, existing: dict[str, set[str]], jumps_present: se
     return "\n".join(lines) + "\n"
 
 
-def parse_save(text: str, tag: str) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
-    """From `iptables-save` output: our chains per table, and our jumps (table, chain, target)."""
+def parse_save(
+    text: str, tag: str
+) -> tuple[dict[str, set[str]], set[tuple[str, str, str]], dict[str, str]]:
+    """From `iptables-save` output: our chains per table, our jumps (table, chain, target) and
+    the content hash each of our chains carries."""
     chains: dict[str, set[str]] = {}
     jumps: set[tuple[str, str, str]] = set()
+    hashes: dict[str, str] = {}
+    mark = f'--comment "{HASH_MARK}'
     table = ""
     prefix = f"TC-{tag}-"
     marker = COMMENT.format(tag=tag)
@@ -197,7 +224,10 @@ def parse_save(text: str, tag: str) -> tuple[dict[str, set[str]], set[tuple[str,
             parts = line.split()
             target = parts[parts.index("-j") + 1] if "-j" in parts else ""
             jumps.add((table, parts[1], target))
-    return chains, jumps
+        elif line.startswith("-A " + prefix) and mark in line:
+            chain = line.split()[1]
+            hashes.setdefault(chain, line.split(mark, 1)[1].split('"', 1)[0])
+    return chains, jumps, hashes
 
 
 def clear_script(tag: str, chains: dict[str, set[str]], jumps: set[tuple[str, str, str]]) -> str:

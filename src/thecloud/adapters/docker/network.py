@@ -58,13 +58,15 @@ class DockerFabric:
 
     async def sync(self, state: FabricState) -> None:
         async with self._lock:
-            chains, jumps = parse_save(await _save(), self.tag)
+            chains, jumps, hashes = parse_save(await _save(), self.tag)
             present = {Jump(t, c, target) for t, c, target in jumps}
-            await _restore(restore_script(render(state, self.tag), chains, present))
+            script = restore_script(render(state, self.tag), chains, present, hashes)
+            if script.count("\n") > 4:  # more than "*filter COMMIT *nat COMMIT": a change
+                await _restore(script)
 
     async def clear(self) -> None:
         async with self._lock:
-            chains, jumps = parse_save(await _save(), self.tag)
+            chains, jumps, _ = parse_save(await _save(), self.tag)
             if chains or jumps:
                 await _restore(clear_script(self.tag, chains, jumps))
 

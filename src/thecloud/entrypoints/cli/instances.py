@@ -125,6 +125,19 @@ def launch(
         Path | None,
         typer.Option("--user-data-file", dir_okay=False, help="The first-boot script's file."),
     ] = None,
+    vpc: Annotated[str | None, typer.Option("--vpc", help="Launch into this VPC.")] = None,
+    subnet: Annotated[
+        str | None, typer.Option("--subnet", help="Subnet id (default: the VPC's first with room).")
+    ] = None,
+    private_ip: Annotated[
+        str | None, typer.Option("--private-ip", help="Its address in --subnet (default: IPAM).")
+    ] = None,
+    security_group: Annotated[
+        Pairs,
+        typer.Option(
+            "--security-group", help="Group of the VPC (default: its default). Repeatable."
+        ),
+    ] = None,
     wait: Wait = False,
     timeout: Timeout = 60.0,
 ) -> None:
@@ -141,6 +154,10 @@ def launch(
         metadata=pairs(meta, "--meta"),
         ssh_key=ssh_key,
         user_data=script,
+        vpc_id=vpc,
+        subnet_id=subnet,
+        private_ip=private_ip,
+        security_group_ids=security_group or None,
     )
     finish(st, instance, "RUNNING" if wait else None, timeout)
 

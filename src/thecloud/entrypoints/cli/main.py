@@ -17,6 +17,7 @@ from thecloud.entrypoints.cli import (
     instance_ops,
     instances,
     keys,
+    network,
     quotas,
     rbac,
     secrets,
@@ -128,6 +129,10 @@ app.add_typer(images.image_app, name="image")
 app.add_typer(images.type_app, name="instance-type")
 app.add_typer(ssh_keys.app, name="ssh-key")
 app.add_typer(deployments.app, name="deployment")
+app.add_typer(network.vpc_app, name="vpc")
+app.add_typer(network.subnet_app, name="subnet")
+app.add_typer(network.group_app, name="security-group")
+app.add_typer(network.peering_app, name="peering")
 app.add_typer(activity.audit_app, name="audit")
 app.add_typer(activity.events_app, name="events")
 

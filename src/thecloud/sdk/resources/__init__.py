@@ -11,6 +11,7 @@ from thecloud.sdk.resources.base import Done, Executor, ListT, One, PageT, Resou
 from thecloud.sdk.resources.compute import Images, Instances, InstanceTypes
 from thecloud.sdk.resources.deployments import Deployments
 from thecloud.sdk.resources.iam import Iam, ServiceAccounts
+from thecloud.sdk.resources.network import SecurityGroups, Subnets, VpcPeerings, Vpcs
 from thecloud.sdk.resources.rbac import Rbac
 from thecloud.sdk.resources.secrets import Secrets
 from thecloud.sdk.resources.ssh_keys import SshKeys
@@ -37,6 +38,10 @@ class Resources(Generic[One, PageT, ListT, Done, Stream]):
         self.instance_types = InstanceTypes(x)
         self.ssh_keys = SshKeys(x)
         self.deployments = Deployments(x)
+        self.vpcs = Vpcs(x)
+        self.subnets = Subnets(x)
+        self.security_groups = SecurityGroups(x)
+        self.vpc_peerings = VpcPeerings(x)
         self.audit = Audit(x)
         self.events = Events(x)
         self.health = Health(x)

@@ -60,12 +60,21 @@ class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
         metadata: Mapping[str, str] | None = None,
         ssh_key: str | None = None,
         user_data: str | None = None,
+        vpc_id: str | None = None,
+        subnet_id: str | None = None,
+        private_ip: str | None = None,
+        security_group_ids: Sequence[str] | None = None,
         idempotency_key: str | None = None,
     ) -> One:
         """Launch an instance (202, status STARTING); `wait` for it to be RUNNING.
 
         `ssh_key` (an SSH key's id or name) goes to /root/.ssh/authorized_keys and `user_data`
         (a script, at most 16 KiB) runs once, both at the instance's first boot.
+
+        In a VPC (`vpc_id`, id or name, and/or `subnet_id`): the instance gets `private_ip` (an
+        address of the subnet, default the lowest free one) in `subnet_id` (default the VPC's
+        first subnet with room), and joins `security_group_ids` (ids or names; default the
+        VPC's default group).
         """
         payload = body(
             name=name,
@@ -78,6 +87,10 @@ class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
             metadata=dict(metadata) if metadata is not None else None,
             ssh_key_id=ssh_key,
             user_data=user_data,
+            vpc_id=vpc_id,
+            subnet_id=subnet_id,
+            private_ip=private_ip,
+            security_group_ids=list(security_group_ids) if security_group_ids else None,
         )
         return self._x.one(Call("POST", "/instances", payload, idempotency_key=idempotency_key))
 
