@@ -7,12 +7,12 @@ export UV_PYTHON_DOWNLOADS := never
 
 run: ## set everything up and run the server on the embedded defaults (SQLite under ./data)
 	@scripts/setup.sh >/dev/null
-	$(UV) run thecloud serve
+	@export $$(scripts/powerdns.sh env) && $(UV) run thecloud serve
 
 test: ## set up, start a throwaway PostgreSQL, run lint, type checks and all three test tiers
 	@scripts/setup.sh --test >/dev/null
 	@$(MAKE) --no-print-directory lint typecheck
-	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && \
+	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && export $$(scripts/powerdns.sh env) && \
 	  $(UV) run pytest -q -p no:cacheprovider tests; status=$$?; \
 	  scripts/postgres.sh stop; exit $$status
 
@@ -31,14 +31,19 @@ unit:
 	$(UV) run pytest -q tests/unit
 
 integration:
-	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && $(UV) run pytest -q tests/integration
+	@scripts/powerdns.sh start
+	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && export $$(scripts/powerdns.sh env) && \
+	  $(UV) run pytest -q tests/integration
 
 e2e:
-	$(UV) run pytest -q tests/e2e
+	@scripts/powerdns.sh start
+	@export $$(scripts/powerdns.sh env) && $(UV) run pytest -q tests/e2e
 
 bench: ## benchmarks (not part of `make test`)
 	@scripts/setup.sh --bench >/dev/null
 	$(UV) run python benchmarks/secrets_bench.py
+	$(UV) run python benchmarks/compute_bench.py
+	$(UV) run python benchmarks/network_bench.py
 
 clean:
 	rm -rf .tmp .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ Needs root, a running Docker Engine and the busybox image (`scripts/docker.sh`, 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import subprocess
 import sys
@@ -45,6 +46,8 @@ from compute_bench import (  # noqa: E402
 )
 from secretsbench.processes import free_port, http_server  # noqa: E402
 from secretsbench.settings import HOST, PYTHON, SERVER_MODULE  # noqa: E402
+
+from thecloud.adapters.docker.network import DockerFabric  # noqa: E402
 
 BENCH_RANGE = "10.250.0.0/16"  # used by the docker rows only, removed after each round
 
@@ -159,6 +162,7 @@ def main() -> int:
         deadline = time.monotonic() + 60
         while client.get("/vpcs").json()["meta"]["total"] and time.monotonic() < deadline:
             time.sleep(0.2)
+    asyncio.run(DockerFabric(installation).clear())  # a throwaway installation: its chains go
     leaked_c = docker("ps", "-aq", "--filter", f"label=thecloud.managed={installation}").split()
     leaked_n = docker("network", "ls", "-q", "--filter", f"label=thecloud.managed={installation}")
     print("\nms")

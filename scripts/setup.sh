@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what The Cloud needs on a fresh Debian machine (as root) and syncs the Python env.
 #   scripts/setup.sh          runtime: Python 3.11+, uv, the locked dependencies, the Docker Engine
-#                             (scripts/docker.sh) and the busybox image
+#                             (scripts/docker.sh), the busybox image and the PowerDNS server of
+#                             DNS zones (scripts/powerdns.sh start; `scripts/powerdns.sh env`)
 #   scripts/setup.sh --test   also what the test suite needs (PostgreSQL server)
 #   scripts/setup.sh --bench  also what the benchmarks need (PostgreSQL, wrk)
 set -euo pipefail
@@ -43,5 +44,6 @@ fi
 export UV_PYTHON_DOWNLOADS=never
 "$uv" sync --frozen -q
 scripts/docker.sh
+scripts/powerdns.sh start
 "$uv" run --frozen -q thecloud images build busybox --no-record
 echo "$uv"

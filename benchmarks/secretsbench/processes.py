@@ -56,6 +56,18 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
+def dns_env() -> dict[str, str]:
+    """The PowerDNS settings of `scripts/powerdns.sh env` (servers with a data directory of
+    their own would not find its API key), unless the environment already has them."""
+    if os.environ.get("THECLOUD_DNS_API_KEY"):
+        return {}
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "powerdns.sh"), "env"], capture_output=True, text=True, check=False
+    )
+    pairs = (line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    return {k: v for k, v in pairs if k.startswith("THECLOUD_DNS_")}
+
+
 def managed_process(
     name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
@@ -65,7 +77,7 @@ def managed_process(
         proc = subprocess.Popen(  # own session: Ctrl-C reaches only us, we stop it
             argv,
             cwd=ROOT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **dns_env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

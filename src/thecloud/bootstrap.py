@@ -16,6 +16,7 @@ from thecloud.ports.access import AccessWatch
 from thecloud.ports.clock import Clock
 from thecloud.ports.compute import ContainerRuntime
 from thecloud.ports.crypto import KeyHasher, PasswordHasher, SecretCipher, TokenCodec
+from thecloud.ports.dns import DnsBackend, VpcResolverServer
 from thecloud.ports.network import NetworkFabric
 from thecloud.ports.uow import UnitOfWorkFactory
 from thecloud.services.activity import ActivityService, EventBus
@@ -24,20 +25,27 @@ from thecloud.services.auth import AuthService, AuthSettings
 from thecloud.services.base import Kernel
 from thecloud.services.compute_worker import ComputeWorker
 from thecloud.services.deployments import DeploymentService
+from thecloud.services.dns import DnsService
+from thecloud.services.dns_instances import DnsRegistrar
+from thecloud.services.dns_sync import DnsSync
 from thecloud.services.fabric import FabricSync
+from thecloud.services.gateways import ElasticIpService, InternetGatewayService, NatGatewayService
 from thecloud.services.iam import IamService
 from thecloud.services.idempotency import IdempotencyService
 from thecloud.services.images import ImageService
+from thecloud.services.instance_hooks import InstanceHooks
 from thecloud.services.instance_ops import InstanceOps
 from thecloud.services.instances import InstanceService
 from thecloud.services.peerings import PeeringService
 from thecloud.services.rbac import RbacService
 from thecloud.services.recording import Recorder
+from thecloud.services.route_tables import RouteTableService
 from thecloud.services.secrets import SecretService
 from thecloud.services.security_groups import SecurityGroupService
 from thecloud.services.service_accounts import ServiceAccountService
 from thecloud.services.ssh_keys import SshKeyService
 from thecloud.services.tenancy import QuotaService, TenantService, TenantSetup
+from thecloud.services.vpc_resolver import VpcResolver
 from thecloud.services.vpcs import SubnetService, VpcService
 
 if TYPE_CHECKING:
@@ -74,7 +82,14 @@ class Container:
     subnets: SubnetService
     security_groups: SecurityGroupService
     peerings: PeeringService
+    elastic_ips: ElasticIpService
+    internet_gateways: InternetGatewayService
+    nat_gateways: NatGatewayService
+    route_tables: RouteTableService
+    dns: DnsService
+    dns_sync: DnsSync
     kernel: Kernel | None = None
+    dns_backend: DnsBackend | None = None
     engine: Any = None
     watch: AccessWatch | None = None
     discover_images: Callable[[], Awaitable[list[BuiltImage]]] | None = None
@@ -125,6 +140,9 @@ class Container:
             close = getattr(part, "close", None)
             if close is not None:
                 close()
+        aclose = getattr(self.dns_backend, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 @dataclass
@@ -139,6 +157,8 @@ class Adapters:
     watch: AccessWatch | None = None
     runtime: ContainerRuntime | None = None
     fabric: NetworkFabric | None = None
+    resolver: VpcResolverServer | None = None
+    dns: DnsBackend | None = None  # None: DNS calls answer 503 (not configured)
     discover_images: Callable[[], Awaitable[list[BuiltImage]]] | None = None
 
 
@@ -153,6 +173,8 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     from thecloud.adapters.docker.images import discover
     from thecloud.adapters.docker.network import DockerFabric
     from thecloud.adapters.docker.runtime import DockerRuntime
+    from thecloud.adapters.powerdns import PowerDnsBackend
+    from thecloud.adapters.resolver.forwarder import DnsForwarder
     from thecloud.adapters.sql.engine import create_engine, is_sqlite
     from thecloud.adapters.sql.notify import PgAccessWatch
     from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
@@ -176,8 +198,19 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         watch=watch,
         runtime=runtime,
         fabric=DockerFabric(settings.installation),
+        resolver=DnsForwarder(_host_port(settings.dns_server), port=settings.resolver_port),
+        dns=PowerDnsBackend(
+            settings.dns_api_url,
+            settings.effective_dns_api_key,
+            nameserver=settings.dns_nameserver,
+        ),
         discover_images=lambda: discover(runtime),
     )
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return (host or "127.0.0.1", int(port or 53))
 
 
 def bootstrap(
@@ -202,6 +235,11 @@ def bootstrap(
     fabric = FabricSync(
         a.uow, a.fabric, a.clock, settings.installation, settings.data_dir / "network.lock"
     )
+    dns_sync = DnsSync(a.uow, a.dns, settings.installation)
+    registrar = DnsRegistrar(a.uow, a.clock, dns_sync)
+    if a.resolver is None:
+        raise ValueError("bootstrap needs a VPC resolver server (Adapters.resolver)")
+    resolver = VpcResolver(a.uow, a.resolver)
     worker = ComputeWorker(
         kernel,
         runtime,
@@ -210,13 +248,17 @@ def bootstrap(
         settings.installation,
         metrics_seconds=settings.metrics_seconds,
         retention=timedelta(hours=settings.metrics_retention_hours),
-        network=fabric,
+        network=InstanceHooks([fabric, registrar, resolver]),
+        dns_for=resolver.container_dns,
     )
     deployments = DeploymentService(kernel, instances)
     worker.also(deployments.reconcile)
     vpcs = VpcService(kernel, quotas, fabric, settings.installation, instances.wake)
     worker.also(vpcs.finish_deletes)
     worker.also_heal(fabric.reconcile)
+    worker.also_heal(registrar.reconcile)
+    worker.also_heal(dns_sync.reconcile)
+    worker.also_heal(resolver.reconcile)
     return Container(
         settings=settings,
         uow=a.uow,
@@ -246,6 +288,13 @@ def bootstrap(
         subnets=SubnetService(kernel),
         security_groups=SecurityGroupService(kernel, fabric),
         peerings=PeeringService(kernel, fabric),
+        elastic_ips=ElasticIpService(kernel, fabric, settings.eip_pool),
+        internet_gateways=InternetGatewayService(kernel, fabric),
+        nat_gateways=NatGatewayService(kernel, fabric),
+        route_tables=RouteTableService(kernel, fabric),
+        dns=DnsService(kernel, dns_sync, registrar, settings.dns_server),
+        dns_sync=dns_sync,
+        dns_backend=a.dns,
         discover_images=a.discover_images,
         kernel=kernel,
         engine=a.engine,

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     metrics_seconds: float = Field(default=30.0, gt=0)  # instance stats sampling interval
     metrics_retention_hours: int = Field(default=24, ge=1)
     installation_id: str = ""  # labels this platform's containers; default: from the database
+    eip_pool: str = "100.64.0.0/10"  # elastic IPs are allocated from this range
+    resolver_port: int = 53  # each VPC's resolver listens on its router address, this port
+    # The PowerDNS authoritative server (scripts/powerdns.sh start; `scripts/powerdns.sh env`).
+    dns_api_url: str = "http://127.0.0.1:8081"
+    dns_api_key: str = ""  # default: <data_dir>/powerdns/api-key, written by scripts/powerdns.sh
+    dns_server: str = "127.0.0.1:5300"  # where users `dig` (shown in zone responses)
+    dns_nameserver: str = "ns1.thecloud.internal."  # the NS (and SOA primary) of every zone
 
     @property
     def production(self) -> bool:
@@ -64,3 +71,11 @@ class Settings(BaseSettings):
     @property
     def master_key_path(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def effective_dns_api_key(self) -> str:
+        """THECLOUD_DNS_API_KEY, else the key scripts/powerdns.sh wrote under the data dir."""
+        if self.dns_api_key:
+            return self.dns_api_key
+        key_file = self.data_dir / "powerdns" / "api-key"
+        return key_file.read_text().strip() if key_file.is_file() else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.dns_support import dns_env, remove_zones
 from thecloud.adapters.docker.network import DockerFabric
 
 
@@ -89,6 +90,7 @@ def start_server(tmp: Path, ready: str = "/health/ready", **env: str) -> Server:
         "THECLOUD_RATE_LIMIT_PER_KEY": "100000",
         # this server's containers carry this label; stop_server removes whatever is left
         "THECLOUD_INSTALLATION_ID": f"e2e-{uuid.uuid4().hex[:12]}",
+        **dns_env(),  # the PowerDNS server of scripts/powerdns.sh
         **env,
     }
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
@@ -106,17 +108,20 @@ def start_server(tmp: Path, ready: str = "/health/ready", **env: str) -> Server:
 
 def _wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
+    answer = ""  # the last not-ready answer: which check failed
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log.read_text()}")
         try:
-            if httpx.get(f"{server.url}{path}", timeout=1).status_code == 200:
+            r = httpx.get(f"{server.url}{path}", timeout=5)
+            if r.status_code == 200:
                 return
+            answer = r.text
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     stop_server(server)
-    raise RuntimeError(f"server not ready in {timeout} s:\n{server.log.read_text()}")
+    raise RuntimeError(f"server not ready in {timeout} s: {answer}\n{server.log.read_text()}")
 
 
 def stop_server(server: Server) -> None:
@@ -127,6 +132,7 @@ def stop_server(server: Server) -> None:
         server.process.kill()
         server.process.wait(5)
     remove_containers(server.installation)
+    remove_zones(server.installation)
 
 
 def remove_containers(installation: str) -> None:

@@ -13,7 +13,8 @@ def test_liveness_and_readiness(server: Server) -> None:
     live = httpx.get(f"{server.url}/health/live")
     assert live.status_code == 200 and live.json()["data"]["status"] == "ok"
     ready = httpx.get(f"{server.url}/health/ready").json()["data"]
-    assert ready == {"status": "ok", "checks": {"database": "ok", "container_engine": "ok"}}
+    checks = {"database": "ok", "container_engine": "ok", "dns": "ok"}
+    assert ready == {"status": "ok", "checks": checks}
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

@@ -278,4 +278,6 @@ def test_bad_network_input_is_refused_with_a_message(
         "tcp and udp",
     )
     refused(client.post(rules, json={"direction": "ingress"}), 400, "exactly one")
-    refused(client.delete("/security-groups/default", params={}), 409, "default")
+    refused(client.delete("/security-groups/default"), 400, "give the id")  # one per VPC
+    [default] = ok(client.get("/security-groups", params={"vpc_id": vpc["id"], "name": "default"}))
+    refused(client.delete(f"/security-groups/{default['id']}"), 409, "default")

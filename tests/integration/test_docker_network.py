@@ -103,13 +103,32 @@ async def test_sync_installs_exactly_the_state_and_leaves_other_rules_alone(
     text = saved()
     assert f"-A {p}-I-111111110000 -s 10.214.0.0/16 -p tcp -m tcp --dport 22 -j ACCEPT" in text
     assert f":{p}-I-222222220000" in text
-    assert text.count(f'--comment "thecloud:{fabric.tag}"') == 3  # DOCKER-USER, INPUT, POSTROUTING
+    assert text.count(f'--comment "thecloud:{fabric.tag}"') == 6  # 3 filter, 3 nat
     await fabric.sync(FabricState(vpcs=(a,), endpoints=(one,)))  # again: no second jump
     text = saved()
-    assert text.count(f'--comment "thecloud:{fabric.tag}"') == 3
+    assert text.count(f'--comment "thecloud:{fabric.tag}"') == 6
     assert f":{p}-I-222222220000" not in text, "the stale chain is deleted"
     assert "not-ours" in text
     await fabric.clear()
     text = saved()
     assert p not in text and "not-ours" in text
     assert iptables("-C", *FOREIGN).returncode == 0
+
+
+async def test_a_sync_puts_our_jumps_back_on_top_when_docker_inserted_rules_above(
+    fabric: DockerFabric,
+) -> None:
+    """Docker inserts its MASQUERADE rule at the top of POSTROUTING for each new network;
+    ours must stay first or an elastic IP's SNAT would never be reached."""
+    state = FabricState(vpcs=(VpcNet("v", fabric.bridge_name("cccccccc"), "10.215.0.0/16"),))
+    await fabric.sync(state)
+    above = ["-s", "192.0.2.0/24", "-m", "comment", "--comment", "not-ours", "-j", "RETURN"]
+    iptables("-t", "nat", "-I", "POSTROUTING", "1", *above)
+    try:
+        await fabric.sync(state)
+        rules = [r for r in iptables_save("nat").splitlines() if r.startswith("-A POSTROUTING")]
+        assert f"thecloud:{fabric.tag}" in rules[0]
+        assert sum(f"thecloud:{fabric.tag}" in r for r in rules) == 1
+        assert any("not-ours" in r for r in rules)
+    finally:
+        iptables("-t", "nat", "-D", "POSTROUTING", *above)

@@ -17,6 +17,7 @@ from thecloud.adapters.memory import (
     MemoryStore,
     MemoryUnitOfWorkFactory,
 )
+from thecloud.adapters.memory.dns import MemoryDnsBackend, MemoryVpcResolverServer
 from thecloud.adapters.memory.fabric import MemoryFabric
 from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.bootstrap import Adapters, Container, bootstrap
@@ -53,6 +54,8 @@ def memory_adapters(
         tokens=FakeTokenCodec(clock),
         runtime=MemoryRuntime(images=(BUSYBOX_REF,)),
         fabric=MemoryFabric(),
+        resolver=MemoryVpcResolverServer(),
+        dns=MemoryDnsBackend(),
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from thecloud.adapters.docker.firewall import (
-    Jump,
     bridge_of,
     clear_script,
     parse_save,
@@ -11,11 +10,20 @@ from thecloud.adapters.docker.firewall import (
     restore_script,
     tag_of,
 )
-from thecloud.ports.network import Endpoint, FabricState, Filter, VpcNet
+from thecloud.ports.network import Egress, Endpoint, FabricState, Filter, PublicAddress, VpcNet
 
 TAG = tag_of("test-installation")
 A = VpcNet("aaaaaaaa-1111", bridge_of(TAG, "aaaaaaaa-1111"), "10.0.0.0/16")
-B = VpcNet("bbbbbbbb-2222", bridge_of(TAG, "bbbbbbbb-2222"), "10.1.0.0/16", ("10.1.1.0/24",))
+B = VpcNet(
+    "bbbbbbbb-2222",
+    bridge_of(TAG, "bbbbbbbb-2222"),
+    "10.1.0.0/16",
+    (
+        Egress("10.1.1.7/32", snat="100.64.0.9"),
+        Egress("10.1.1.0/24"),
+        Egress("10.1.2.0/24", "192.0.2.0/24", "100.64.0.3"),
+    ),
+)
 WEB = Endpoint(
     "11111111-aaaa-bbbb",
     A.id,
@@ -27,7 +35,12 @@ WEB = Endpoint(
         Filter("egress", True, "all", ("0.0.0.0/0",)),
     ),
 )
-STATE = FabricState(vpcs=(A, B), peerings=((A.id, B.id),), endpoints=(WEB,))
+STATE = FabricState(
+    vpcs=(A, B),
+    peerings=((A.id, B.id),),
+    endpoints=(WEB,),
+    public=(PublicAddress("100.64.0.9", "10.1.1.7"),),
+)
 
 
 def test_bridge_names_fit_the_kernel_limit_and_carry_the_installation() -> None:
@@ -44,6 +57,7 @@ def test_the_ruleset_walks_path_then_egress_then_ingress() -> None:
     assert f"-i {A.bridge} -o {B.bridge} -s 10.0.0.0/16 -d 10.1.0.0/16 -g {p}-SRC" in vpc
     assert f"-i {B.bridge} -o {A.bridge} -s 10.1.0.0/16 -d 10.0.0.0/16 -g {p}-SRC" in vpc
     assert f"-i {B.bridge} ! -o tc+ -s 10.1.1.0/24 -g {p}-SRC" in vpc  # B's gateway subnet
+    assert f"-i {B.bridge} ! -o tc+ -s 10.1.2.0/24 -d 192.0.2.0/24 -g {p}-SRC" in vpc
     assert vpc[-3:] == [
         f"-i tc{TAG}+ -j DROP",
         f"-o tc{TAG}+ -m conntrack --ctstate DNAT -g {p}-IN",
@@ -63,22 +77,31 @@ def test_the_ruleset_walks_path_then_egress_then_ingress() -> None:
     assert rs.tables["nat"][f"{p}-POST"] == [
         "-s 10.0.0.0/16 -o tc+ -j ACCEPT",
         "-s 10.1.0.0/16 -o tc+ -j ACCEPT",
+        "-s 10.1.1.7/32 ! -o tc+ -j SNAT --to-source 100.64.0.9",
+        "-s 10.1.2.0/24 -d 192.0.2.0/24 ! -o tc+ -j SNAT --to-source 100.64.0.3",
     ]
-    assert {j.chain for j in rs.jumps} == {"DOCKER-USER", "INPUT", "POSTROUTING"}
+    assert rs.tables["nat"][f"{p}-DNAT"] == ["-d 100.64.0.9/32 -j DNAT --to-destination 10.1.1.7"]
+    assert rs.tables["filter"][f"{p}-OUT"] == [
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN"
+    ]  # the elastic IP's instance is not one of this state's endpoints
+    assert {(j.table, j.chain) for j in rs.jumps} == {
+        ("filter", "DOCKER-USER"), ("filter", "INPUT"), ("filter", "OUTPUT"),
+        ("nat", "POSTROUTING"), ("nat", "PREROUTING"), ("nat", "OUTPUT"),
+    }  # fmt: skip
 
 
 def test_the_restore_script_rewrites_ours_deletes_stale_chains_and_adds_missing_jumps() -> None:
     rs = render(STATE, TAG)
     p = f"TC-{TAG}"
     stale = f"{p}-I-999999999999"
-    present = {Jump("filter", "DOCKER-USER", f"{p}-FWD")}
+    present = {j for j in rs.jumps if j.chain != "INPUT" and j.table == "filter"}
     script = restore_script(rs, {"filter": {f"{p}-FWD", stale}}, present)
     lines = script.splitlines()
     assert lines[0] == "*filter" and lines.count("COMMIT") == 2
     assert f":{p}-FWD - [0:0]" in lines and f"-F {p}-FWD" in lines
     assert lines.index(f"-F {stale}") < lines.index(f"-X {stale}")
     assert lines.index(f"-X {stale}") > lines.index(f"-A {p}-IN -j ACCEPT")
-    assert not any(line.startswith("-I DOCKER-USER") for line in lines)  # already there
+    assert not any(line.startswith(("-I DOCKER-USER", "-I OUTPUT")) for line in lines[:40])
     assert f'-I INPUT 1 -m comment --comment "thecloud:{TAG}" -j {p}-HOST' in lines
     assert f'-I POSTROUTING 1 -m comment --comment "thecloud:{TAG}" -j {p}-POST' in lines
 
@@ -100,7 +123,8 @@ def test_saved_rules_are_read_back_and_cleared_without_touching_others() -> None
             "COMMIT",
         ]
     )
-    chains, jumps, _ = parse_save(saved, TAG)
+    got = parse_save(saved, TAG)
+    chains, jumps = got.chains, got.jumps
     assert chains == {"filter": {f"{p}-FWD"}, "nat": {f"{p}-POST"}}
     assert jumps == {("filter", "DOCKER-USER", f"{p}-FWD")}
     script = clear_script(TAG, chains, jumps)
@@ -115,7 +139,8 @@ def test_only_chains_whose_content_changed_are_rewritten() -> None:
     saved = "*filter\n" + "\n".join(
         line for line in first.splitlines() if line.startswith((":", "-A"))
     )
-    chains, _, hashes = parse_save(saved.replace("*nat", ""), TAG)
+    got = parse_save(saved.replace("*nat", ""), TAG)
+    chains, hashes = got.chains, got.hashes
     assert hashes[f"{p}-VPC"] and len(hashes) == len(chains["filter"])
     everything = {"filter": set(rs.chains("filter")), "nat": set(rs.chains("nat"))}
     all_hashes = {**hashes}
@@ -124,7 +149,7 @@ def test_only_chains_whose_content_changed_are_rewritten() -> None:
     assert same.splitlines() == ["*filter", "COMMIT", "*nat", "COMMIT"]
     moved = Endpoint(WEB.instance_id, WEB.vpc_id, "10.0.1.9", WEB.filters)
     again = restore_script(
-        render(FabricState(STATE.vpcs, STATE.peerings, (moved,)), TAG),
+        render(FabricState(STATE.vpcs, STATE.peerings, (moved,), STATE.public), TAG),
         everything,
         jumps,
         all_hashes,

@@ -20,12 +20,17 @@ from thecloud.services.instances import LaunchRequest
 from thecloud.services.security_groups import RuleRequest
 
 
-@pytest.fixture
-async def fabric(h: Harness) -> MemoryFabric:
+async def prepared_fabric(h: Harness) -> MemoryFabric:
+    """The busybox image recorded, and the fake fabric the platform runs on."""
     await h.cloud.images.record_build("busybox", BUSYBOX_REF, "busybox", "1.35.0")
     f = h.adapters.fabric
     assert isinstance(f, MemoryFabric)
     return f
+
+
+@pytest.fixture
+async def fabric(h: Harness) -> MemoryFabric:
+    return await prepared_fabric(h)
 
 
 async def vpc_and_subnets(h: Harness, owner: Account, name: str, *cidrs: str) -> list[str]:

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from thecloud.domain.common import new_id
 from thecloud.domain.errors import Conflict, InvalidInput
 
 IPv4Net = ipaddress.IPv4Network
@@ -324,3 +325,126 @@ def peers_overlap(a: Vpc, b: Vpc) -> bool:
 
 def touched(vpc: Vpc, now: datetime, **changes: Any) -> Vpc:
     return replace(vpc, **changes, updated_at=now, version=vpc.version + 1)
+
+
+DEFAULT_EIP_POOL = "100.64.0.0/10"
+
+
+class EipStatus(StrEnum):
+    ALLOCATED = "ALLOCATED"
+    ASSOCIATED = "ASSOCIATED"
+
+
+@dataclass(frozen=True, slots=True)
+class ElasticIp:
+    """A stable public address from the platform's pool; associated, it is NATed to one
+    instance's private address (and that instance's traffic out leaves from it)."""
+
+    id: str
+    tenant_id: str
+    address: str
+    status: EipStatus
+    instance_id: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def free_address(pool: str, taken: Iterable[str]) -> str:
+    net = parse_cidr(pool, "elastic IP pool")
+    used = {ipaddress.IPv4Address(a) for a in taken}
+    for addr in net.hosts():
+        if addr not in used:
+            return str(addr)
+    raise Conflict(f"the elastic IP pool {pool} is exhausted: release unused addresses")
+
+
+class GatewayStatus(StrEnum):
+    DETACHED = "DETACHED"
+    ATTACHED = "ATTACHED"
+    AVAILABLE = "AVAILABLE"  # a NAT gateway
+
+
+@dataclass(frozen=True, slots=True)
+class InternetGateway:
+    id: str
+    tenant_id: str
+    name: str
+    vpc_id: str | None
+    status: GatewayStatus
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NatGateway:
+    """Lets the subnets that route through it reach the world, their traffic leaving from its
+    elastic IP; nothing from outside can open a connection back through it."""
+
+    id: str
+    tenant_id: str
+    vpc_id: str
+    subnet_id: str
+    eip_id: str
+    status: GatewayStatus
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class RouteTarget(StrEnum):
+    LOCAL = "local"
+    INTERNET_GATEWAY = "igw"
+    NAT_GATEWAY = "nat"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    destination_cidr: str
+    target_type: RouteTarget
+    target_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    """Routes for traffic leaving the VPC. A subnet uses the table it is associated with,
+    else its VPC's main table; the local route (the VPC's own range) is always there."""
+
+    id: str
+    tenant_id: str
+    vpc_id: str
+    name: str
+    is_main: bool
+    routes: tuple[Route, ...]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAssociation:
+    id: str
+    tenant_id: str
+    route_table_id: str
+    subnet_id: str
+    created_at: datetime
+
+
+def validate_route(vpc: Vpc, destination: str, target_type: str) -> tuple[str, RouteTarget]:
+    dest = str(parse_cidr(destination, "destination_cidr"))
+    target = _choice(RouteTarget, target_type, "target_type")
+    if target == RouteTarget.LOCAL:
+        raise InvalidInput("the local route is the VPC's own and cannot be added or removed")
+    if parse_cidr(dest).subnet_of(parse_cidr(vpc.cidr)):
+        raise InvalidInput(
+            f"destination_cidr {dest} is inside the VPC's own range {vpc.cidr}: the local "
+            "route takes that traffic"
+        )
+    return dest, target
+
+
+def main_route_table(vpc: Vpc, now: datetime, actor: str) -> RouteTable:
+    """A VPC's first table: the local route only (nothing leaves the VPC)."""
+    local = Route(vpc.cidr, RouteTarget.LOCAL, None)
+    return RouteTable(new_id(), vpc.tenant_id, vpc.id, "main", True, (local,), actor, now, now)

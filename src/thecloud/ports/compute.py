@@ -35,6 +35,7 @@ class ContainerSpec:
     ports: tuple[PortMapping, ...] = ()
     network: str = ""  # a VPC's network (empty: the engine's default network)
     ip: str = ""  # the address on that network, from the platform's IPAM
+    dns: tuple[str, ...] = ()  # DNS servers (a VPC's resolver); empty: the engine's default
 
 
 class ContainerStatus:

@@ -11,7 +11,8 @@ Every method may raise BackendUnavailable (the server cannot be reached) and Inv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -58,3 +59,37 @@ class DnsBackend(Protocol):
     async def records(self, zone: str) -> list[RecordSet]:
         """Every record set of the zone (SOA and NS included); NotFound if it is missing."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneView:
+    """Every zone of the platform (absolute names), and which of them each VPC may see."""
+
+    zones: frozenset[str] = frozenset()
+    visible: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+class VpcResolverServer(Protocol):
+    """The DNS server instances of a VPC ask, listening on the VPC's router address: it answers
+    names of the zones the VPC may see, NXDOMAIN for the platform's other zones, and passes
+    every other name to the host's resolvers."""
+
+    def use(self, view: Callable[[], Awaitable[ZoneView]]) -> None:
+        """Where the server reads which zones each VPC may see."""
+        ...
+
+    def serving(self) -> dict[str, str]:
+        """VPC id -> the address its resolver listens on."""
+        ...
+
+    async def serve(self, vpc_id: str, address: str) -> bool:
+        """Listen for the VPC on `address` (idempotent); False if it cannot (yet)."""
+        ...
+
+    async def stop(self, vpc_id: str) -> None: ...
+
+    def forget_view(self) -> None:
+        """Zones changed: read the view again before the next answer."""
+        ...
+
+    async def close(self) -> None: ...

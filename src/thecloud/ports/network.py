@@ -60,11 +60,30 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Egress:
+    """Traffic from `source` to `destination` beyond the platform may leave (a route to a
+    gateway), with its source address rewritten to `snat` when given (an elastic IP or a NAT
+    gateway's), else to the host's."""
+
+    source: str
+    destination: str = "0.0.0.0/0"
+    snat: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VpcNet:
     id: str
     bridge: str
     cidr: str
-    egress: tuple[str, ...] = ()  # source CIDRs (subnets) allowed out beyond the platform
+    egress: tuple[Egress, ...] = ()  # in order: the first that matches decides the snat
+
+
+@dataclass(frozen=True, slots=True)
+class PublicAddress:
+    """An elastic IP: traffic to `public` goes to the instance at `private`."""
+
+    public: str
+    private: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +91,7 @@ class FabricState:
     vpcs: tuple[VpcNet, ...] = ()
     peerings: tuple[tuple[str, str], ...] = ()  # active pairs of VPC ids
     endpoints: tuple[Endpoint, ...] = ()
+    public: tuple[PublicAddress, ...] = ()
 
 
 class NetworkFabric(Protocol):

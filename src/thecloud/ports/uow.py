@@ -7,8 +7,14 @@ from typing import Protocol
 
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
+from thecloud.domain.dns import DnsRecord, DnsZone
 from thecloud.domain.network import (
+    ElasticIp,
     GroupMembership,
+    InternetGateway,
+    NatGateway,
+    RouteAssociation,
+    RouteTable,
     SecurityGroup,
     SecurityRule,
     Subnet,
@@ -96,6 +102,20 @@ class UnitOfWork(Protocol):
     def group_members(self) -> Repository[GroupMembership]: ...
     @property
     def peerings(self) -> Repository[VpcPeering]: ...
+    @property
+    def elastic_ips(self) -> Repository[ElasticIp]: ...
+    @property
+    def internet_gateways(self) -> Repository[InternetGateway]: ...
+    @property
+    def nat_gateways(self) -> Repository[NatGateway]: ...
+    @property
+    def route_tables(self) -> Repository[RouteTable]: ...
+    @property
+    def route_associations(self) -> Repository[RouteAssociation]: ...
+    @property
+    def dns_zones(self) -> Repository[DnsZone]: ...
+    @property
+    def dns_records(self) -> Repository[DnsRecord]: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -46,7 +46,7 @@ def container_name(instance_id: str) -> str:
     return f"thecloud-{instance_id}"
 
 
-def spec_of(i: Instance, installation: str) -> ContainerSpec:
+def spec_of(i: Instance, installation: str, dns: tuple[str, ...] = ()) -> ContainerSpec:
     """`installation` tells this platform's containers from another one's on a shared engine."""
     return ContainerSpec(
         name=container_name(i.id),
@@ -59,6 +59,7 @@ def spec_of(i: Instance, installation: str) -> ContainerSpec:
         ports=i.ports,
         network=network_name(i.vpc_id) if i.vpc_id else "",
         ip=i.private_ip,
+        dns=dns,
     )
 
 
@@ -84,8 +85,9 @@ class ComputeWorker:
         retention: timedelta = timedelta(hours=24),
         concurrency: int = 16,
         network: NetworkHooks | None = None,
+        dns_for: Callable[[Instance], tuple[str, ...]] | None = None,
     ) -> None:
-        self._network = network
+        self._network, self._dns_for = network, dns_for
         self._uow, self._clock, self._runtime = kernel.uow, kernel.clock, runtime
         self._quotas, self._wake, self._heal_seconds = quotas, wake, heal_seconds
         self._installation = installation
@@ -212,7 +214,8 @@ class ComputeWorker:
             )
         if self._network is not None:
             await self._network.prepare(i)
-        created = await self._runtime.create(spec_of(i, self._installation))
+        dns = self._dns_for(i) if self._dns_for is not None else ()
+        created = await self._runtime.create(spec_of(i, self._installation, dns))
         return await self._runtime.start(created.id)
 
     def _running(self, i: Instance, state: ContainerState) -> Instance:

@@ -14,16 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import ipaddress
 import logging
 import os
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from thecloud.domain.compute import Instance
 from thecloud.domain.network import (
+    EipStatus,
     PeeringStatus,
+    RouteTarget,
     RuleAction,
     SecurityRule,
     Vpc,
@@ -33,11 +37,13 @@ from thecloud.ports.clock import Clock
 from thecloud.ports.compute import LABEL_MANAGED, LABEL_TENANT
 from thecloud.ports.network import (
     LABEL_VPC,
+    Egress,
     Endpoint,
     FabricState,
     Filter,
     NetworkFabric,
     NetworkSpec,
+    PublicAddress,
     VpcNet,
 )
 from thecloud.ports.uow import UnitOfWork, UnitOfWorkFactory
@@ -104,8 +110,19 @@ class FabricSync:
         await self.sync()
 
     async def released(self, i: Instance) -> None:
-        if i.vpc_id is not None:
-            await self.sync()
+        """After an instance is gone: its elastic IP stays allocated but is free again, and
+        the data path forgets the instance."""
+        if i.vpc_id is None:
+            return
+        async with self._uow() as uow:
+            eip = await uow.elastic_ips.find_one(instance_id=i.id)
+            if eip is not None:
+                free = replace(
+                    eip, instance_id=None, status=EipStatus.ALLOCATED, updated_at=self._clock.now()
+                )
+                await uow.elastic_ips.update(free)
+                await uow.commit()
+        await self.sync()
 
     async def reconcile(self) -> int:
         """Heal: networks of live VPCs exist, none without a VPC remains, the policy is on."""
@@ -157,13 +174,68 @@ async def desired(uow: UnitOfWork) -> FabricState:
         Endpoint(i.id, i.vpc_id or "", i.private_ip, filters(groups_of[i.id], rules_of, ips_in))
         for i in sorted(live, key=lambda x: x.id)
     )
+    eips = await uow.elastic_ips.find()
+    public_of = {e.instance_id: e.address for e in eips if e.instance_id and e.instance_id in ip_of}
+    egress = await _egress(uow, live, public_of, {e.id: e.address for e in eips})
     return FabricState(
-        vpcs=tuple(VpcNet(v.id, v.bridge, v.cidr) for v in sorted(vpcs, key=lambda v: v.id)),
+        vpcs=tuple(
+            VpcNet(v.id, v.bridge, v.cidr, tuple(egress.get(v.id, ())))
+            for v in sorted(vpcs, key=lambda v: v.id)
+        ),
         peerings=tuple(
             (p.requester_vpc_id, p.accepter_vpc_id) for p in sorted(peerings, key=lambda p: p.id)
         ),
         endpoints=endpoints,
+        public=tuple(
+            PublicAddress(address, ip_of[ident]) for ident, address in sorted(public_of.items())
+        ),
     )
+
+
+async def _egress(
+    uow: UnitOfWork,
+    live: Sequence[Instance],
+    public_of: Mapping[str, str],
+    eip_address: Mapping[str, str],
+) -> dict[str, list[Egress]]:
+    """Per VPC, what may leave the platform: each subnet's routes to an attached internet
+    gateway (instances with an elastic IP leave from it) or to a NAT gateway of the VPC
+    (leaving from the gateway's elastic IP). Longer prefixes first; a subnet uses its own
+    route table, else its VPC's main one."""
+    tables = await uow.route_tables.find()
+    by_id = {t.id: t for t in tables}
+    main = {t.vpc_id: t for t in tables if t.is_main}
+    chosen = {a.subnet_id: by_id.get(a.route_table_id) for a in await uow.route_associations.find()}
+    igws = {g.id: g.vpc_id for g in await uow.internet_gateways.find() if g.vpc_id}
+    nats = {n.id: n for n in await uow.nat_gateways.find()}
+    in_subnet: dict[str, list[Instance]] = defaultdict(list)
+    for i in live:
+        in_subnet[i.subnet_id or ""].append(i)
+    out: dict[str, list[Egress]] = defaultdict(list)
+    for s in sorted(await uow.subnets.find(), key=lambda x: x.id):
+        table = chosen.get(s.id) or main.get(s.vpc_id)
+        routes = sorted(
+            table.routes if table else (),
+            key=lambda r: -ipaddress.ip_network(r.destination_cidr).prefixlen,
+        )
+        for r in routes:
+            if (
+                r.target_type == RouteTarget.INTERNET_GATEWAY
+                and igws.get(r.target_id or "") == s.vpc_id
+            ):
+                for i in sorted(in_subnet[s.id], key=lambda x: x.id):
+                    if i.id in public_of:
+                        out[s.vpc_id].append(
+                            Egress(f"{i.private_ip}/32", r.destination_cidr, public_of[i.id])
+                        )
+                out[s.vpc_id].append(Egress(s.cidr, r.destination_cidr))
+            elif r.target_type == RouteTarget.NAT_GATEWAY:
+                nat = nats.get(r.target_id or "")
+                if nat is not None and nat.vpc_id == s.vpc_id and nat.eip_id in eip_address:
+                    out[s.vpc_id].append(
+                        Egress(s.cidr, r.destination_cidr, eip_address[nat.eip_id])
+                    )
+    return out
 
 
 def filters(

@@ -13,6 +13,7 @@ from thecloud.domain.errors import Conflict, not_found
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
     DEFAULT_VPC_CIDR,
+    GatewayStatus,
     PeeringStatus,
     SecurityGroup,
     Subnet,
@@ -20,6 +21,7 @@ from thecloud.domain.network import (
     VpcPeering,
     VpcStatus,
     default_rules,
+    main_route_table,
     next_free_vpc_cidr,
     parse_cidr,
     touched,
@@ -125,6 +127,7 @@ class VpcService(Service):
                     await uow.security_groups.add(group)
                     for rule in default_rules(group, now, new_id):
                         await uow.security_rules.add(rule)
+                    await uow.route_tables.add(main_route_table(vpc, now, p.id))
                     await self._record(
                         uow, p, "vpc:create", "vpc", vpc.id, {"name": name, "cidr": cidr}
                     )
@@ -222,7 +225,13 @@ class VpcService(Service):
         return asked
 
     async def _drop(self, uow: UnitOfWork, vpc: Vpc) -> None:
-        await uow.vpcs.delete(vpc.id)  # subnets and security groups go with it
+        for igw in await uow.internet_gateways.find(vpc_id=vpc.id):  # it stays, detached
+            await uow.internet_gateways.update(
+                replace(
+                    igw, vpc_id=None, status=GatewayStatus.DETACHED, updated_at=self._clock.now()
+                )
+            )
+        await uow.vpcs.delete(vpc.id)  # subnets, groups, route and NAT gateways go with it
         await self._quotas.release(uow, vpc.tenant_id, {QuotaResource.VPCS: 1})
 
     async def finish_deletes(self) -> int:
@@ -294,6 +303,8 @@ class SubnetService(Service):
         async with self._uow() as uow:
             subnet = await find_subnet(uow, p.tenant_id, ident)
             self.allow(p, "vpc:update", "vpc", subnet.vpc_id)
+            if nat := await uow.nat_gateways.find_one(subnet_id=subnet.id):
+                raise Conflict(f"subnet {subnet.name} holds NAT gateway {nat.id}: delete it first")
             live = await uow.instances.find(subnet_id=subnet.id, deleted_at=None)
             if live:
                 raise Conflict(

@@ -6,8 +6,9 @@ the host, of Docker or of another installation are never touched. A sync rewrite
 the installation's chains in one `iptables-restore --noflush` transaction, so no packet ever
 meets half a policy, and deletes the chains it no longer needs.
 
-Instances reach the host itself (INPUT) only to ping their router and for answers to what
-the host opened (HOST chain): the platform's API and the host's services are not theirs.
+Instances reach the host itself (INPUT) only to ping their router, to ask its DNS resolver
+(port 53) and for answers to what the host opened (HOST chain): the platform's API and the
+host's services are not theirs.
 
 Filter path of a forwarded packet that enters or leaves one of our bridges (`tc<tag>+`):
   VPC:  established/related -> ACCEPT; invalid -> DROP; then the path: same VPC, an active
@@ -25,7 +26,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from thecloud.ports.network import Endpoint, FabricState, Filter
+from thecloud.ports.network import Egress, Endpoint, FabricState, Filter
 
 ALL_BRIDGES = "tc+"  # every platform bridge of every installation on the host
 COMMENT = "thecloud:{tag}"
@@ -70,6 +71,7 @@ class Names:
         self.prefix = p + "-"
         self.fwd, self.vpc, self.src, self.inb = f"{p}-FWD", f"{p}-VPC", f"{p}-SRC", f"{p}-IN"
         self.post, self.host = f"{p}-POST", f"{p}-HOST"
+        self.out, self.dnat = f"{p}-OUT", f"{p}-DNAT"
         self.ours = f"tc{tag}+"
 
     def egress(self, e: Endpoint) -> str:
@@ -99,8 +101,8 @@ def render(state: FabricState, tag: str) -> Ruleset:
         vpc.append(f"-i {a.bridge} -o {b.bridge} -s {a.cidr} -d {b.cidr} -g {n.src}")
         vpc.append(f"-i {b.bridge} -o {a.bridge} -s {b.cidr} -d {a.cidr} -g {n.src}")
     for v in state.vpcs:
-        for cidr in v.egress:
-            vpc.append(f"-i {v.bridge} ! -o {ALL_BRIDGES} -s {cidr} -g {n.src}")
+        for way in v.egress:
+            vpc.append(f"-i {v.bridge} ! -o {ALL_BRIDGES} -s {way.source}{_to(way)} -g {n.src}")
     vpc += [
         f"-i {n.ours} -j DROP",
         f"-o {n.ours} -m conntrack --ctstate DNAT -g {n.inb}",
@@ -130,17 +132,44 @@ def render(state: FabricState, tag: str) -> Ruleset:
     for v in state.vpcs:
         router = ipaddress.ip_network(v.cidr).network_address + 1
         host.append(f"-i {v.bridge} -d {router}/32 -p icmp --icmp-type echo-request -j ACCEPT")
+        host.append(f"-i {v.bridge} -d {router}/32 -p udp --dport 53 -j ACCEPT")  # its resolver
+        host.append(f"-i {v.bridge} -d {router}/32 -p tcp --dport 53 -j ACCEPT")
     host.append("-j DROP")
+    # The host's own connections to elastic IPs meet the instance's ingress rules too. Here the
+    # output interface is still the one routed before the DNAT, so match the new destination.
+    out = rs.chain("filter", n.out)
+    out.append("-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN")
+    ingress_of = {e.ip: n.ingress(e) for e in state.endpoints if e.vpc_id in bridges}
+    for address in state.public:
+        if address.private in ingress_of:
+            chain = ingress_of[address.private]
+            out.append(f"-d {address.private}/32 -m conntrack --ctstate DNAT -g {chain}")
     post = rs.chain("nat", n.post)
     for v in state.vpcs:
         # Between platform bridges addresses stay as they are (peers see the real source).
         post.append(f"-s {v.cidr} -o {ALL_BRIDGES} -j ACCEPT")
+    for v in state.vpcs:
+        for way in v.egress:
+            if way.snat is not None:
+                post.append(
+                    f"-s {way.source}{_to(way)} ! -o {ALL_BRIDGES} -j SNAT --to-source {way.snat}"
+                )
+    dnat = rs.chain("nat", n.dnat)
+    for address in state.public:
+        dnat.append(f"-d {address.public}/32 -j DNAT --to-destination {address.private}")
     rs.jumps = [
         Jump("filter", "DOCKER-USER", n.fwd),
         Jump("filter", "INPUT", n.host),
+        Jump("filter", "OUTPUT", n.out),
         Jump("nat", "POSTROUTING", n.post),
+        Jump("nat", "PREROUTING", n.dnat),
+        Jump("nat", "OUTPUT", n.dnat),
     ]
     return rs
+
+
+def _to(e: Egress) -> str:
+    return "" if e.destination == "0.0.0.0/0" else f" -d {e.destination}"
 
 
 def _filters(filters: Iterable[Filter], direction: str, allowed: str) -> Iterable[str]:
@@ -171,6 +200,7 @@ def restore_script(
     existing: dict[str, set[str]],
     jumps_present: set[Jump],
     hashes: dict[str, str] | None = None,
+    misplaced: set[Jump] | None = None,
 ) -> str:
     """The iptables-restore input that installs `rs`, given which of our chains exist now
     (per table), which entry jumps are already in place and the content hash each existing
@@ -193,6 +223,9 @@ def restore_script(
             rules = rs.tables[table][c]
             lines.append(f'-A {c} -m comment --comment "{HASH_MARK}{chain_hash(rules)}"')
             lines += [f"-A {c} {rule}" for rule in rules]
+        for j in sorted(misplaced or set(), key=lambda x: (x.chain, x.target)):
+            if j.table == table:  # Docker inserted rules above it: back to the top
+                lines.append(f"-D {j.chain} {jump_spec(j, rs.tag)}")
         for j in rs.jumps:
             if j.table == table and j not in jumps_present:
                 lines.append(f"-I {j.chain} 1 {jump_spec(j, rs.tag)}")
@@ -203,31 +236,40 @@ def restore_script(
     return "\n".join(lines) + "\n"
 
 
-def parse_save(
-    text: str, tag: str
-) -> tuple[dict[str, set[str]], set[tuple[str, str, str]], dict[str, str]]:
-    """From `iptables-save` output: our chains per table, our jumps (table, chain, target) and
-    the content hash each of our chains carries."""
-    chains: dict[str, set[str]] = {}
-    jumps: set[tuple[str, str, str]] = set()
-    hashes: dict[str, str] = {}
+@dataclass
+class Saved:
+    """What `iptables-save` shows of one installation."""
+
+    chains: dict[str, set[str]]  # table -> our chains
+    jumps: set[tuple[str, str, str]]  # (table, chain, target) of our jumps first in their chain
+    misplaced: set[tuple[str, str, str]]  # ours, but no longer first (Docker inserted above)
+    hashes: dict[str, str]  # chain -> content hash
+
+
+def parse_save(text: str, tag: str) -> Saved:
+    """From `iptables-save` output: our chains per table, our entry jumps (and whether each is
+    still the first rule of its chain) and the content hash each of our chains carries."""
+    saved = Saved({}, set(), set(), {})
     mark = f'--comment "{HASH_MARK}'
     table = ""
     prefix = f"TC-{tag}-"
     marker = COMMENT.format(tag=tag)
+    seen: set[tuple[str, str]] = set()
     for line in text.splitlines():
         if line.startswith("*"):
             table = line[1:].strip()
         elif line.startswith(":" + prefix):
-            chains.setdefault(table, set()).add(line[1:].split()[0])
-        elif line.startswith("-A ") and marker in line:
+            saved.chains.setdefault(table, set()).add(line[1:].split()[0])
+        elif line.startswith("-A "):
             parts = line.split()
-            target = parts[parts.index("-j") + 1] if "-j" in parts else ""
-            jumps.add((table, parts[1], target))
-        elif line.startswith("-A " + prefix) and mark in line:
-            chain = line.split()[1]
-            hashes.setdefault(chain, line.split(mark, 1)[1].split('"', 1)[0])
-    return chains, jumps, hashes
+            first = (table, parts[1]) not in seen
+            seen.add((table, parts[1]))
+            if marker in line:
+                target = parts[parts.index("-j") + 1] if "-j" in parts else ""
+                (saved.jumps if first else saved.misplaced).add((table, parts[1], target))
+            elif line.startswith("-A " + prefix) and mark in line:
+                saved.hashes.setdefault(parts[1], line.split(mark, 1)[1].split('"', 1)[0])
+    return saved
 
 
 def clear_script(tag: str, chains: dict[str, set[str]], jumps: set[tuple[str, str, str]]) -> str:

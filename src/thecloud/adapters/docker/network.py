@@ -58,17 +58,21 @@ class DockerFabric:
 
     async def sync(self, state: FabricState) -> None:
         async with self._lock:
-            chains, jumps, hashes = parse_save(await _save(), self.tag)
-            present = {Jump(t, c, target) for t, c, target in jumps}
-            script = restore_script(render(state, self.tag), chains, present, hashes)
+            saved = parse_save(await _save(), self.tag)
+            present = {Jump(t, c, target) for t, c, target in saved.jumps}
+            misplaced = {Jump(t, c, target) for t, c, target in saved.misplaced}
+            script = restore_script(
+                render(state, self.tag), saved.chains, present, saved.hashes, misplaced
+            )
             if script.count("\n") > 4:  # more than "*filter COMMIT *nat COMMIT": a change
                 await _restore(script)
 
     async def clear(self) -> None:
         async with self._lock:
-            chains, jumps, _ = parse_save(await _save(), self.tag)
-            if chains or jumps:
-                await _restore(clear_script(self.tag, chains, jumps))
+            saved = parse_save(await _save(), self.tag)
+            jumps = saved.jumps | saved.misplaced
+            if saved.chains or jumps:
+                await _restore(clear_script(self.tag, saved.chains, jumps))
 
 
 def _ensure(api: APIClient, spec: NetworkSpec) -> NetworkState:

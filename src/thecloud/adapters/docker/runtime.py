@@ -185,6 +185,7 @@ def _host_config(api: APIClient, spec: ContainerSpec) -> Any:
         memswap_limit=memory,
         init=True,
         network_mode=spec.network or None,
+        dns=list(spec.dns) or None,
     )
 
 

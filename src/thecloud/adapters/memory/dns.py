@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from thecloud.domain.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
-from thecloud.ports.dns import RecordSet
+from thecloud.ports.dns import RecordSet, ZoneView
 
 NAMESERVER = "ns1.thecloud.internal."
 _TARGET_FIELD = {"CNAME": 0, "MX": 1, "SRV": 3}  # the field that must be an absolute name
@@ -169,3 +170,34 @@ def _parses(kind: str, content: str) -> bool:
             and fields[-1].endswith(".")
         )
     return bool(content)
+
+
+class MemoryVpcResolverServer:
+    """VpcResolverServer fake: which VPC listens where (no sockets)."""
+
+    def __init__(self) -> None:
+        self.listening: dict[str, str] = {}
+        self.refused: set[str] = set()  # addresses that cannot be bound (tests set them)
+        self.forgotten = 0
+        self.view: Callable[[], Awaitable[ZoneView]] | None = None
+
+    def use(self, view: Callable[[], Awaitable[ZoneView]]) -> None:
+        self.view = view
+
+    def serving(self) -> dict[str, str]:
+        return dict(self.listening)
+
+    async def serve(self, vpc_id: str, address: str) -> bool:
+        if address in self.refused:
+            return False
+        self.listening[vpc_id] = address
+        return True
+
+    async def stop(self, vpc_id: str) -> None:
+        self.listening.pop(vpc_id, None)
+
+    def forget_view(self) -> None:
+        self.forgotten += 1
+
+    async def close(self) -> None:
+        self.listening.clear()

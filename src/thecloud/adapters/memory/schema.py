@@ -76,6 +76,29 @@ TABLES: dict[str, TableSpec] = {
             parents=(_TENANT, ForeignKey("group_id", "security_groups")),
         ),
         TableSpec("vpc_peerings", parents=(_TENANT,)),
+        TableSpec("elastic_ips", unique=(("address",),), parents=(_TENANT,)),
+        TableSpec("internet_gateways", parents=(_TENANT,)),  # one per VPC: _clashes
+        TableSpec(
+            "nat_gateways", unique=(("eip_id",),), parents=(_TENANT, ForeignKey("vpc_id", "vpcs"))
+        ),
+        TableSpec(
+            "route_tables",
+            unique=(("vpc_id", "name"),),
+            parents=(_TENANT, ForeignKey("vpc_id", "vpcs")),
+        ),
+        TableSpec(
+            "route_associations",
+            unique=(("subnet_id",),),
+            parents=(
+                _TENANT,
+                ForeignKey("route_table_id", "route_tables"),
+                ForeignKey("subnet_id", "subnets"),
+            ),
+        ),
+        TableSpec(
+            "dns_zones", unique=(("name",),), parents=(_TENANT, ForeignKey("vpc_id", "vpcs"))
+        ),
+        TableSpec("dns_records", parents=(_TENANT, ForeignKey("zone_id", "dns_zones"))),
     )
 }
 

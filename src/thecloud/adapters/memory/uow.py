@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from thecloud.adapters.memory import compute, network
+from thecloud.adapters.memory import compute, dns_repos, network
 from thecloud.adapters.memory import repositories as r
 from thecloud.adapters.memory.store import MemoryState, MemoryStore
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
+from thecloud.domain.dns import DnsRecord, DnsZone
 from thecloud.domain.network import (
+    ElasticIp,
     GroupMembership,
+    InternetGateway,
+    NatGateway,
+    RouteAssociation,
+    RouteTable,
     SecurityGroup,
     SecurityRule,
     Subnet,
@@ -76,6 +82,17 @@ class MemoryUnitOfWork:
         self.security_rules: p.Repository[SecurityRule] = network.MemorySecurityRules(state)
         self.group_members: p.Repository[GroupMembership] = network.MemoryGroupMembers(state)
         self.peerings: p.Repository[VpcPeering] = network.MemoryPeerings(state)
+        self.elastic_ips: p.Repository[ElasticIp] = network.MemoryElasticIps(state)
+        self.internet_gateways: p.Repository[InternetGateway] = network.MemoryInternetGateways(
+            state
+        )
+        self.nat_gateways: p.Repository[NatGateway] = network.MemoryNatGateways(state)
+        self.route_tables: p.Repository[RouteTable] = network.MemoryRouteTables(state)
+        self.route_associations: p.Repository[RouteAssociation] = network.MemoryRouteAssociations(
+            state
+        )
+        self.dns_zones: p.Repository[DnsZone] = dns_repos.MemoryDnsZones(state)
+        self.dns_records: p.Repository[DnsRecord] = dns_repos.MemoryDnsRecords(state)
 
     async def __aexit__(
         self,

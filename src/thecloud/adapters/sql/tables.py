@@ -496,3 +496,132 @@ vpc_peerings = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_vpc_peerings_tenant_created", "tenant_id", "created_at", "id"),
 )
+
+# DNS: a zone's name is unique on the platform (the DNS server holds one zone per name).
+dns_zones = Table(
+    "dns_zones",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("vpc_id", ID, ForeignKey("vpcs.id", ondelete="CASCADE"), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("name", name="uq_dns_zones_name"),
+    Index("ix_dns_zones_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_dns_zones_vpc", "vpc_id"),
+)
+
+dns_records = Table(
+    "dns_records",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("zone_id", ID, ForeignKey("dns_zones.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(10), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("ttl", Integer, nullable=False),
+    Column("priority", Integer, nullable=True),
+    Column("instance_id", ID, nullable=True),  # set for records registered for an instance
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_dns_records_zone_name_type", "zone_id", "name", "type"),
+    Index("ix_dns_records_instance", "instance_id"),
+    Index("ix_dns_records_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+elastic_ips = Table(
+    "elastic_ips",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("address", String(45), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("instance_id", ID, nullable=True),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("address", name="uq_elastic_ips_address"),
+    Index("ix_elastic_ips_tenant_created", "tenant_id", "created_at", "id"),
+)
+# One elastic IP per instance, enforced by the database.
+Index(
+    "uq_elastic_ips_instance",
+    elastic_ips.c.instance_id,
+    unique=True,
+    sqlite_where=elastic_ips.c.instance_id.is_not(None),
+    postgresql_where=elastic_ips.c.instance_id.is_not(None),
+)
+
+internet_gateways = Table(
+    "internet_gateways",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(63), nullable=False),
+    Column("vpc_id", ID, ForeignKey("vpcs.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_internet_gateways_tenant_created", "tenant_id", "created_at", "id"),
+)
+# A VPC has at most one internet gateway attached.
+Index(
+    "uq_internet_gateways_vpc",
+    internet_gateways.c.vpc_id,
+    unique=True,
+    sqlite_where=internet_gateways.c.vpc_id.is_not(None),
+    postgresql_where=internet_gateways.c.vpc_id.is_not(None),
+)
+
+nat_gateways = Table(
+    "nat_gateways",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("vpc_id", ID, ForeignKey("vpcs.id", ondelete="CASCADE"), nullable=False),
+    Column("subnet_id", ID, nullable=False),
+    Column("eip_id", ID, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("eip_id", name="uq_nat_gateways_eip_id"),
+    Index("ix_nat_gateways_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+route_tables = Table(
+    "route_tables",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("vpc_id", ID, ForeignKey("vpcs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("is_main", Boolean, nullable=False),
+    Column("routes", JSON, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("vpc_id", "name", name="uq_route_tables_vpc_name"),
+    Index("ix_route_tables_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+route_associations = Table(
+    "route_associations",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("route_table_id", ID, ForeignKey("route_tables.id", ondelete="CASCADE"), nullable=False),
+    Column("subnet_id", ID, ForeignKey("subnets.id", ondelete="CASCADE"), nullable=False),
+    _created(),
+    UniqueConstraint("subnet_id", name="uq_route_associations_subnet_id"),
+    Index("ix_route_associations_table", "route_table_id"),
+    Index("ix_route_associations_tenant_created", "tenant_id", "created_at", "id"),
+)

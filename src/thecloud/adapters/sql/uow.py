@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from thecloud.adapters.sql import compute as compute
+from thecloud.adapters.sql import dns as dns
 from thecloud.adapters.sql import network as network
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
@@ -18,9 +19,15 @@ from thecloud.adapters.sql.inline import InlineConnection, InlinePool
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
+from thecloud.domain.dns import DnsRecord, DnsZone
 from thecloud.domain.errors import BackendUnavailable
 from thecloud.domain.network import (
+    ElasticIp,
     GroupMembership,
+    InternetGateway,
+    NatGateway,
+    RouteAssociation,
+    RouteTable,
     SecurityGroup,
     SecurityRule,
     Subnet,
@@ -200,6 +207,34 @@ class SqlUnitOfWork:
     @cached_property
     def peerings(self) -> p.Repository[VpcPeering]:
         return network.SqlPeerings(self._c)
+
+    @cached_property
+    def elastic_ips(self) -> p.Repository[ElasticIp]:
+        return network.SqlElasticIps(self._c)
+
+    @cached_property
+    def internet_gateways(self) -> p.Repository[InternetGateway]:
+        return network.SqlInternetGateways(self._c)
+
+    @cached_property
+    def nat_gateways(self) -> p.Repository[NatGateway]:
+        return network.SqlNatGateways(self._c)
+
+    @cached_property
+    def route_tables(self) -> p.Repository[RouteTable]:
+        return network.SqlRouteTables(self._c)
+
+    @cached_property
+    def route_associations(self) -> p.Repository[RouteAssociation]:
+        return network.SqlRouteAssociations(self._c)
+
+    @cached_property
+    def dns_zones(self) -> p.Repository[DnsZone]:
+        return dns.SqlDnsZones(self._c)
+
+    @cached_property
+    def dns_records(self) -> p.Repository[DnsRecord]:
+        return dns.SqlDnsRecords(self._c)
 
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation

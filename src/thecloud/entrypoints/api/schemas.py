@@ -230,3 +230,78 @@ class AttachGroupRequest(Body):
 class CreatePeeringRequest(Body):
     requester_vpc_id: str = Field(min_length=1, max_length=200)
     accepter_vpc_id: str = Field(min_length=1, max_length=200)
+
+
+class CreateZoneRequest(Body):
+    name: str = Field(min_length=1, max_length=254, description="e.g. corp.internal")
+    description: str = Field(default="", max_length=1000)
+    vpc_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="VPC id or name: a private zone of that VPC; none: a public zone",
+    )
+
+
+class CreateRecordRequest(Body):
+    name: str = Field(
+        min_length=1, max_length=254, description="relative (www, @ for the apex) or absolute"
+    )
+    type: str = Field(min_length=1, max_length=10, description="A, AAAA, CNAME, MX, TXT or SRV")
+    content: str = Field(
+        min_length=1,
+        max_length=4000,
+        description="A: IPv4, AAAA: IPv6, CNAME/MX: a host name, TXT: text, "
+        "SRV: 'weight port target'",
+    )
+    ttl: int | None = Field(default=None, description="seconds, clamped to 60-86400 (default 300)")
+    priority: int | None = Field(default=None, description="MX and SRV only: 0-65535")
+
+
+class UpdateRecordRequest(Body):
+    content: str | None = Field(default=None, min_length=1, max_length=4000)
+    ttl: int | None = Field(
+        default=None, description="seconds, clamped to 60-86400; applies to the whole set"
+    )
+    priority: int | None = Field(default=None, description="MX and SRV only: 0-65535")
+
+
+class AllocateEipRequest(Body):
+    """Nothing to choose: the next free address of the pool."""
+
+
+class AssociateEipRequest(Body):
+    instance_id: str = Field(min_length=1, max_length=200, description="instance id or name")
+
+
+class CreateInternetGatewayRequest(Body):
+    name: str = Field(default="", max_length=63)
+
+
+class AttachInternetGatewayRequest(Body):
+    vpc_id: str = Field(min_length=1, max_length=200, description="VPC id or name")
+
+
+class DetachInternetGatewayRequest(Body):
+    vpc_id: str | None = Field(default=None, max_length=200)
+
+
+class CreateNatGatewayRequest(Body):
+    subnet_id: str = Field(min_length=1, max_length=36)
+    eip_id: str = Field(min_length=1, max_length=45, description="elastic IP id or address")
+
+
+class CreateRouteTableRequest(Body):
+    vpc_id: str = Field(min_length=1, max_length=200, description="VPC id or name")
+    name: str = Field(min_length=1, max_length=63)
+    is_main: bool = False
+
+
+class AddRouteRequest(Body):
+    destination_cidr: str = Field(min_length=1, max_length=18, description="e.g. 0.0.0.0/0")
+    target_type: str = Field(max_length=10, description="igw (internet gateway) or nat")
+    target_id: str | None = Field(default=None, max_length=200)
+
+
+class AssociateSubnetRequest(Body):
+    subnet_id: str = Field(min_length=1, max_length=36)

@@ -12,6 +12,8 @@ from thecloud.entrypoints.cli import (
     activity,
     auth,
     deployments,
+    dns,
+    gateways,
     iam,
     images,
     instance_ops,
@@ -129,10 +131,15 @@ app.add_typer(images.image_app, name="image")
 app.add_typer(images.type_app, name="instance-type")
 app.add_typer(ssh_keys.app, name="ssh-key")
 app.add_typer(deployments.app, name="deployment")
+app.add_typer(dns.app, name="dns")
 app.add_typer(network.vpc_app, name="vpc")
 app.add_typer(network.subnet_app, name="subnet")
 app.add_typer(network.group_app, name="security-group")
 app.add_typer(network.peering_app, name="peering")
+app.add_typer(gateways.eip_app, name="eip")
+app.add_typer(gateways.igw_app, name="igw")
+app.add_typer(gateways.nat_app, name="nat")
+app.add_typer(gateways.table_app, name="route-table")
 app.add_typer(activity.audit_app, name="audit")
 app.add_typer(activity.events_app, name="events")
 

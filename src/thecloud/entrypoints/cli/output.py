@@ -35,6 +35,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "event": ("seq", "created_at", "type", "resource_type", "resource_id"),
     "instance": ("name", "status", "image", "instance_type", "private_ip", "host_ports", "id"),
     "vpc": ("name", "cidr_block", "status", "gateway_ip", "id"),
+    "dns_zone": ("name", "visibility", "vpc_id", "status", "server", "id"),
+    "dns_record": ("name", "type", "content", "ttl", "managed", "id"),
     "subnet": ("name", "cidr_block", "availability_zone", "gateway_ip", "vpc_id", "id"),
     "security_group": ("name", "vpc_id", "is_default", "rules", "instances", "id"),
     "security_rule": (
@@ -48,6 +50,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id",
     ),  # fmt: skip
     "peering": ("id", "status", "requester_vpc_id", "accepter_vpc_id", "created_at"),
+    "elastic_ip": ("address", "status", "instance_id", "id", "created_at"),
+    "internet_gateway": ("name", "status", "vpc_id", "id", "created_at"),
+    "nat_gateway": ("id", "status", "vpc_id", "subnet_id", "eip_id", "created_at"),
+    "route_table": ("name", "vpc_id", "is_main", "routes", "id"),
+    "route": ("destination_cidr", "target_type", "target_id"),
     "image": ("name", "status", "os", "version", "reference", "alias_of", "id"),
     "instance_type": ("id", "category", "vcpus", "memory_mb", "disk_gb", "price_per_hour"),
     "ssh_key": ("name", "fingerprint", "id", "created_at"),

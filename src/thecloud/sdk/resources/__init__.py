@@ -10,6 +10,8 @@ from thecloud.sdk.resources.auth import ApiKeys, Auth
 from thecloud.sdk.resources.base import Done, Executor, ListT, One, PageT, Resource, Stream
 from thecloud.sdk.resources.compute import Images, Instances, InstanceTypes
 from thecloud.sdk.resources.deployments import Deployments
+from thecloud.sdk.resources.dns import Dns
+from thecloud.sdk.resources.gateways import ElasticIps, InternetGateways, NatGateways, RouteTables
 from thecloud.sdk.resources.iam import Iam, ServiceAccounts
 from thecloud.sdk.resources.network import SecurityGroups, Subnets, VpcPeerings, Vpcs
 from thecloud.sdk.resources.rbac import Rbac
@@ -38,10 +40,15 @@ class Resources(Generic[One, PageT, ListT, Done, Stream]):
         self.instance_types = InstanceTypes(x)
         self.ssh_keys = SshKeys(x)
         self.deployments = Deployments(x)
+        self.dns = Dns(x)
         self.vpcs = Vpcs(x)
         self.subnets = Subnets(x)
         self.security_groups = SecurityGroups(x)
         self.vpc_peerings = VpcPeerings(x)
+        self.elastic_ips = ElasticIps(x)
+        self.internet_gateways = InternetGateways(x)
+        self.nat_gateways = NatGateways(x)
+        self.route_tables = RouteTables(x)
         self.audit = Audit(x)
         self.events = Events(x)
         self.health = Health(x)

@@ -31,8 +31,10 @@ async def live(request: Request) -> Response:
 )
 @router.get("/health", include_in_schema=False)
 async def ready(request: Request, c: Services) -> Response:
-    """The process can serve: the metadata database and the container engine answer."""
-    checks = {"database": "ok", "container_engine": "ok"}
+    """The process can serve: the metadata database, the container engine and the DNS server
+    answer. Like the engine, a DNS server that is down makes this 503 while the rest of the
+    API keeps serving (DNS calls answer 503 until it is back)."""
+    checks = {"database": "ok", "container_engine": "ok", "dns": "ok"}
     try:
         async with c.uow(read_only=True) as uow:
             await uow.auth_state.generation()
@@ -42,6 +44,10 @@ async def ready(request: Request, c: Services) -> Response:
         await asyncio.wait_for(c.runtime.ping(), timeout=3)
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
         checks["container_engine"] = f"error: {exc or type(exc).__name__}"
+    try:
+        await asyncio.wait_for(c.dns_sync.backend.ping(), timeout=3)
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        checks["dns"] = f"error: {exc or type(exc).__name__}"
     if all(v == "ok" for v in checks.values()):
         return ok(request, {"status": "ok", "checks": checks})
     failed = ", ".join(k for k, v in checks.items() if v != "ok")

@@ -13,9 +13,19 @@ from thecloud.domain.compute import (
     MetricSample,
     SshKey,
 )
+from thecloud.domain.dns import DnsRecord, DnsZone
 from thecloud.domain.iam import Policy, PolicyAttachment
 from thecloud.domain.identity import ApiKey, ServiceAccount, ServiceAccountSecret, Tenant, User
-from thecloud.domain.network import SecurityRule, Subnet, Vpc, VpcPeering
+from thecloud.domain.network import (
+    ElasticIp,
+    InternetGateway,
+    NatGateway,
+    RouteTable,
+    SecurityRule,
+    Subnet,
+    Vpc,
+    VpcPeering,
+)
 from thecloud.domain.policy import policy_to_dict
 from thecloud.domain.quotas import QuotaLine
 from thecloud.domain.rbac import Role, RoleBinding
@@ -150,3 +160,44 @@ def security_group(view: GroupView) -> dict[str, Any]:
 
 def peering(x: VpcPeering) -> dict[str, Any]:
     return public(x)
+
+
+def dns_zone(z: DnsZone, server: str) -> dict[str, Any]:
+    """`server` is where the zone answers: `dig @host -p port name`."""
+    shaped = public(z)
+    shaped["visibility"] = "public" if z.vpc_id is None else "private"
+    shaped["server"] = server
+    return shaped
+
+
+def dns_record(r: DnsRecord) -> dict[str, Any]:
+    shaped = public(r)
+    shaped["managed"] = r.instance_id is not None  # the platform's: follows its instance
+    return shaped
+
+
+def elastic_ip(e: ElasticIp) -> dict[str, Any]:
+    return public(e)
+
+
+def internet_gateway(g: InternetGateway) -> dict[str, Any]:
+    return public(g)
+
+
+def nat_gateway(n: NatGateway) -> dict[str, Any]:
+    return public(n)
+
+
+def route_table(t: RouteTable, subnet_ids: list[str] | None = None) -> dict[str, Any]:
+    shaped = public(t, hide=("routes",))
+    shaped["routes"] = [
+        {
+            "destination_cidr": r.destination_cidr,
+            "target_type": str(r.target_type),
+            "target_id": r.target_id,
+        }
+        for r in t.routes
+    ]
+    if subnet_ids is not None:
+        shaped["subnet_ids"] = subnet_ids
+    return shaped
