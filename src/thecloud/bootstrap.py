@@ -233,7 +233,12 @@ def bootstrap(
         raise ValueError("bootstrap needs a network fabric (Adapters.fabric)")
     instances = InstanceService(kernel, quotas, runtime)
     fabric = FabricSync(
-        a.uow, a.fabric, a.clock, settings.installation, settings.data_dir / "network.lock"
+        a.uow,
+        a.fabric,
+        a.clock,
+        settings.installation,
+        settings.data_dir / "network.lock",
+        timedelta(seconds=settings.network_orphan_grace_seconds),
     )
     dns_sync = DnsSync(a.uow, a.dns, settings.installation)
     registrar = DnsRegistrar(a.uow, a.clock, dns_sync)

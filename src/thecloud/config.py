@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     installation_id: str = ""  # labels this platform's containers; default: from the database
     eip_pool: str = "100.64.0.0/10"  # elastic IPs are allocated from this range
     resolver_port: int = 53  # each VPC's resolver listens on its router address, this port
+    # a labelled network no VPC owns is removed once this old (younger: maybe a create in flight)
+    network_orphan_grace_seconds: float = Field(default=120.0, ge=0)
     # The PowerDNS authoritative server (scripts/powerdns.sh start; `scripts/powerdns.sh env`).
     dns_api_url: str = "http://127.0.0.1:8081"
     dns_api_key: str = ""  # default: <data_dir>/powerdns/api-key, written by scripts/powerdns.sh

@@ -49,7 +49,6 @@ from thecloud.ports.network import (
 from thecloud.ports.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
-ORPHAN_GRACE = timedelta(minutes=2)  # a network younger than this may be a create in flight
 
 
 def network_name(vpc_id: str) -> str:
@@ -69,8 +68,10 @@ class FabricSync:
         clock: Clock,
         installation: str,
         lock_path: Path | None = None,
+        orphan_grace: timedelta = timedelta(minutes=2),
     ) -> None:
         self._uow, self.fabric, self._clock = uow, fabric, clock
+        self._grace = orphan_grace  # a network younger than this may be a create in flight
         self._installation, self._lock_path = installation, lock_path
         self._lock = asyncio.Lock()
         self._net_lock = asyncio.Lock()
@@ -144,7 +145,7 @@ class FabricSync:
                 fixed += 1
         now = self._clock.now()
         for n in found:
-            young = n.created_at is not None and now - n.created_at < ORPHAN_GRACE
+            young = n.created_at is not None and now - n.created_at < self._grace
             if n.labels.get(LABEL_VPC) not in vpcs and not young:
                 log.warning("removing network %s: no VPC owns it", n.name)
                 await self.fabric.remove_network(n.name)
