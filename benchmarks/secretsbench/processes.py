@@ -55,7 +55,6 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-@contextmanager
 def dns_env() -> dict[str, str]:
     """The PowerDNS settings of `scripts/powerdns.sh env` (servers with a data directory of
     their own would not find its API key), unless the environment already has them."""
@@ -68,6 +67,7 @@ def dns_env() -> dict[str, str]:
     return {k: v for k, v in pairs if k.startswith("THECLOUD_DNS_")}
 
 
+@contextmanager
 def managed_process(
     name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
