@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 UV = $(shell command -v uv || echo .tmp/uv/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
+# The tests' own PowerDNS, apart from the one `make run` keeps in ./data/powerdns (5300/8081).
+TEST_DNS = THECLOUD_DNS_DIR=/tmp/thecloud-powerdns-test THECLOUD_DNS_PORT=25300 THECLOUD_DNS_API_PORT=25081
 
 .PHONY: run test setup lint typecheck unit integration e2e bench clean
 
@@ -12,9 +14,10 @@ run: ## set everything up and run the server on the embedded defaults (SQLite un
 test: ## set up, start a throwaway PostgreSQL, run lint, type checks and all three test tiers
 	@scripts/setup.sh --test >/dev/null
 	@$(MAKE) --no-print-directory lint typecheck
-	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && export $$(scripts/powerdns.sh env) && \
+	@$(TEST_DNS) scripts/powerdns.sh start
+	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && export $$($(TEST_DNS) scripts/powerdns.sh env) && \
 	  $(UV) run pytest -q -p no:cacheprovider tests; status=$$?; \
-	  scripts/postgres.sh stop; exit $$status
+	  scripts/postgres.sh stop; $(TEST_DNS) scripts/powerdns.sh stop; exit $$status
 
 setup:
 	@scripts/setup.sh --test
@@ -31,13 +34,13 @@ unit:
 	$(UV) run pytest -q tests/unit
 
 integration:
-	@scripts/powerdns.sh start
-	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && export $$(scripts/powerdns.sh env) && \
+	@$(TEST_DNS) scripts/powerdns.sh start
+	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && export $$($(TEST_DNS) scripts/powerdns.sh env) && \
 	  $(UV) run pytest -q tests/integration
 
 e2e:
-	@scripts/powerdns.sh start
-	@export $$(scripts/powerdns.sh env) && $(UV) run pytest -q tests/e2e
+	@$(TEST_DNS) scripts/powerdns.sh start
+	@export $$($(TEST_DNS) scripts/powerdns.sh env) && $(UV) run pytest -q tests/e2e
 
 bench: ## benchmarks (not part of `make test`)
 	@scripts/setup.sh --bench >/dev/null

@@ -44,6 +44,7 @@ fi
 export UV_PYTHON_DOWNLOADS=never
 "$uv" sync --frozen -q
 scripts/docker.sh
-scripts/powerdns.sh start
+# The server's PowerDNS (make run, benchmarks); the test suite starts one of its own.
+[ "${1:-}" = --test ] || scripts/powerdns.sh start
 "$uv" run --frozen -q thecloud images build busybox --no-record
 echo "$uv"
