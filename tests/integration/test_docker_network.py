@@ -132,3 +132,15 @@ async def test_a_sync_puts_our_jumps_back_on_top_when_docker_inserted_rules_abov
         assert any("not-ours" in r for r in rules)
     finally:
         iptables("-t", "nat", "-D", "POSTROUTING", *above)
+
+
+async def test_without_vpcs_nothing_is_installed_and_what_was_goes(fabric: DockerFabric) -> None:
+    p = f"TC-{fabric.tag}"
+    await fabric.sync(FabricState())
+    assert p not in saved()
+    await fabric.sync(
+        FabricState(vpcs=(VpcNet("v", fabric.bridge_name("dddddddd"), "10.216.0.0/16"),))
+    )
+    assert f":{p}-VPC" in saved()
+    await fabric.sync(FabricState())
+    assert p not in saved() and "not-ours" in saved()

@@ -59,6 +59,11 @@ class DockerFabric:
     async def sync(self, state: FabricState) -> None:
         async with self._lock:
             saved = parse_save(await _save(), self.tag)
+            if not state.vpcs:  # nothing to enforce: leave no chains behind either
+                jumps = saved.jumps | saved.misplaced
+                if saved.chains or jumps:
+                    await _restore(clear_script(self.tag, saved.chains, jumps))
+                return
             present = {Jump(t, c, target) for t, c, target in saved.jumps}
             misplaced = {Jump(t, c, target) for t, c, target in saved.misplaced}
             script = restore_script(
