@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3 python3-venv ca-certificates)
+packages=(python3 python3-venv ca-certificates xfsprogs e2fsprogs)  # xfsprogs: the volume pool
 case "${1:-}" in
   --test) packages+=(postgresql) ;;
   --bench) packages+=(postgresql wrk) ;;

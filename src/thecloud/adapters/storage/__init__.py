@@ -1,0 +1,1 @@
+"""Block storage: volumes on loop devices inside a copy-on-write pool."""
