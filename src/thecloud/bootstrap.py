@@ -18,6 +18,7 @@ from thecloud.ports.compute import ContainerRuntime
 from thecloud.ports.crypto import KeyHasher, PasswordHasher, SecretCipher, TokenCodec
 from thecloud.ports.dns import DnsBackend, VpcResolverServer
 from thecloud.ports.network import NetworkFabric
+from thecloud.ports.storage import StorageBackend, VolumeMounter
 from thecloud.ports.uow import UnitOfWorkFactory
 from thecloud.services.activity import ActivityService, EventBus
 from thecloud.services.api_keys import ApiKeyService
@@ -45,6 +46,7 @@ from thecloud.services.security_groups import SecurityGroupService
 from thecloud.services.service_accounts import ServiceAccountService
 from thecloud.services.ssh_keys import SshKeyService
 from thecloud.services.tenancy import QuotaService, TenantService, TenantSetup
+from thecloud.services.volumes import SnapshotService, VolumeService
 from thecloud.services.vpc_resolver import VpcResolver
 from thecloud.services.vpcs import SubnetService, VpcService
 
@@ -86,6 +88,8 @@ class Container:
     internet_gateways: InternetGatewayService
     nat_gateways: NatGatewayService
     route_tables: RouteTableService
+    volumes: VolumeService
+    snapshots: SnapshotService
     dns: DnsService
     dns_sync: DnsSync
     kernel: Kernel | None = None
@@ -136,7 +140,7 @@ class Container:
         dispose = getattr(self.uow, "dispose", None)
         if dispose is not None:
             await dispose()
-        for part in (self.runtime, self.fabric.fabric):
+        for part in (self.runtime, self.fabric.fabric, self.volumes.mounter):
             close = getattr(part, "close", None)
             if close is not None:
                 close()
@@ -158,11 +162,14 @@ class Adapters:
     runtime: ContainerRuntime | None = None
     fabric: NetworkFabric | None = None
     resolver: VpcResolverServer | None = None
+    storage: StorageBackend | None = None
+    mounter: VolumeMounter | None = None
     dns: DnsBackend | None = None  # None: DNS calls answer 503 (not configured)
     discover_images: Callable[[], Awaitable[list[BuiltImage]]] | None = None
 
 
 def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
+    from thecloud.adapters.commands import SubprocessRunner
     from thecloud.adapters.crypto.keys import load_or_create_master_key
     from thecloud.adapters.crypto.primitives import (
         AesGcmCipher,
@@ -171,6 +178,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         JwtCodec,
     )
     from thecloud.adapters.docker.images import discover
+    from thecloud.adapters.docker.mounts import DockerVolumeMounter
     from thecloud.adapters.docker.network import DockerFabric
     from thecloud.adapters.docker.runtime import DockerRuntime
     from thecloud.adapters.powerdns import PowerDnsBackend
@@ -178,6 +186,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     from thecloud.adapters.sql.engine import create_engine, is_sqlite
     from thecloud.adapters.sql.notify import PgAccessWatch
     from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
+    from thecloud.adapters.storage.loop import LoopBackend
     from thecloud.adapters.system import SystemClock
 
     url = settings.effective_database_url
@@ -186,6 +195,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         settings.master_key, settings.master_key_path, production=settings.production
     )
     engine = create_engine(settings.effective_database_url)
+    storage_root = settings.data_dir / "storage"
     runtime = DockerRuntime()
     return Adapters(
         uow=SqlUnitOfWorkFactory(engine, bus.publish, watch.note if watch else None),
@@ -199,6 +209,8 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         runtime=runtime,
         fabric=DockerFabric(settings.installation),
         resolver=DnsForwarder(_host_port(settings.dns_server), port=settings.resolver_port),
+        storage=LoopBackend(SubprocessRunner(), storage_root, settings.storage_pool_gb),
+        mounter=DockerVolumeMounter(SubprocessRunner(), storage_root / "plug"),
         dns=PowerDnsBackend(
             settings.dns_api_url,
             settings.effective_dns_api_key,
@@ -245,6 +257,9 @@ def bootstrap(
     if a.resolver is None:
         raise ValueError("bootstrap needs a VPC resolver server (Adapters.resolver)")
     resolver = VpcResolver(a.uow, a.resolver)
+    if a.storage is None or a.mounter is None:
+        raise ValueError("bootstrap needs block storage (Adapters.storage and .mounter)")
+    volumes = VolumeService(kernel, quotas, a.storage, a.mounter, runtime)
     worker = ComputeWorker(
         kernel,
         runtime,
@@ -255,6 +270,7 @@ def bootstrap(
         retention=timedelta(hours=settings.metrics_retention_hours),
         network=InstanceHooks([fabric, registrar, resolver]),
         dns_for=resolver.container_dns,
+        volumes=volumes,
     )
     deployments = DeploymentService(kernel, instances)
     worker.also(deployments.reconcile)
@@ -264,6 +280,7 @@ def bootstrap(
     worker.also_heal(registrar.reconcile)
     worker.also_heal(dns_sync.reconcile)
     worker.also_heal(resolver.reconcile)
+    worker.also_heal(volumes.reconcile)
     return Container(
         settings=settings,
         uow=a.uow,
@@ -297,6 +314,8 @@ def bootstrap(
         internet_gateways=InternetGatewayService(kernel, fabric),
         nat_gateways=NatGatewayService(kernel, fabric),
         route_tables=RouteTableService(kernel, fabric),
+        volumes=volumes,
+        snapshots=SnapshotService(kernel, volumes),
         dns=DnsService(kernel, dns_sync, registrar, settings.dns_server),
         dns_sync=dns_sync,
         dns_backend=a.dns,

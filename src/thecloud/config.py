@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     metrics_retention_hours: int = Field(default=24, ge=1)
     installation_id: str = ""  # labels this platform's containers; default: from the database
     eip_pool: str = "100.64.0.0/10"  # elastic IPs are allocated from this range
+    storage_pool_gb: int = Field(default=100, ge=1)  # the sparse pool volumes live in
     resolver_port: int = 53  # each VPC's resolver listens on its router address, this port
     # a labelled network no VPC owns is removed once this old (younger: maybe a create in flight)
     network_orphan_grace_seconds: float = Field(default=120.0, ge=0)

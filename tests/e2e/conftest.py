@@ -20,7 +20,9 @@ import httpx
 import pytest
 
 from tests.e2e.dns_support import dns_env, remove_zones
+from thecloud.adapters.commands import SubprocessRunner
 from thecloud.adapters.docker.network import DockerFabric
+from thecloud.adapters.storage.loop import LoopBackend
 
 
 def free_port() -> int:
@@ -132,7 +134,18 @@ def stop_server(server: Server) -> None:
         server.process.kill()
         server.process.wait(5)
     remove_containers(server.installation)
+    release_storage(server.data_dir)
     remove_zones(server.installation)
+
+
+def release_storage(data_dir: Path) -> None:
+    """Unmount what a server's block storage mounted under its data directory (volumes, the
+    pool, the plug directory) and detach the loop devices: a test server's data goes away."""
+    root = data_dir / "storage"
+    if not root.exists():
+        return
+    subprocess.run(["umount", "-R", "-l", str(root / "plug")], capture_output=True, check=False)
+    asyncio.run(LoopBackend(SubprocessRunner(), root).close())
 
 
 def remove_containers(installation: str) -> None:

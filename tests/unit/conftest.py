@@ -20,6 +20,7 @@ from thecloud.adapters.memory import (
 from thecloud.adapters.memory.dns import MemoryDnsBackend, MemoryVpcResolverServer
 from thecloud.adapters.memory.fabric import MemoryFabric
 from thecloud.adapters.memory.runtime import MemoryRuntime
+from thecloud.adapters.memory.storage_backend import MemoryMounter, MemoryStorage
 from thecloud.bootstrap import Adapters, Container, bootstrap
 from thecloud.config import Settings
 from thecloud.domain.audit import Event
@@ -55,6 +56,8 @@ def memory_adapters(
         runtime=MemoryRuntime(images=(BUSYBOX_REF,)),
         fabric=MemoryFabric(),
         resolver=MemoryVpcResolverServer(),
+        storage=MemoryStorage(),
+        mounter=MemoryMounter(),
         dns=MemoryDnsBackend(),
     )
 

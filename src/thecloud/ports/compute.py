@@ -36,6 +36,10 @@ class ContainerSpec:
     network: str = ""  # a VPC's network (empty: the engine's default network)
     ip: str = ""  # the address on that network, from the platform's IPAM
     dns: tuple[str, ...] = ()  # DNS servers (a VPC's resolver); empty: the engine's default
+    # volumes attached at creation: (host mount point, path in the container)
+    mounts: tuple[tuple[str, str], ...] = ()
+    # a host directory shared into the container, through which volumes are plugged later
+    plug_dir: str = ""
 
 
 class ContainerStatus:

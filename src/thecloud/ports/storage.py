@@ -76,3 +76,26 @@ class CommandRunner(Protocol):
     async def run(self, *argv: str, check: bool = True) -> CommandResult:
         """Run `argv`; with `check`, a non-zero exit raises BackendUnavailable with stderr."""
         ...
+
+
+class VolumeMounter(Protocol):
+    """Mounts volumes into running containers at a path, and takes them out again, without
+    restarting them (the engine cannot add a bind mount to a running container)."""
+
+    async def plug_dir(self, instance_id: str) -> str:
+        """The host directory a new container of the instance is made with (ContainerSpec.
+        plug_dir), through which volumes are plugged later."""
+        ...
+
+    async def plug(self, container: str, host_path: str, path: str) -> None:
+        """Make `host_path` appear at `path` inside the running container (idempotent)."""
+        ...
+
+    async def unplug(self, container: str, path: str) -> None:
+        """Unmount `path` inside the running container; not mounted is not an error."""
+        ...
+
+    async def mounted(self, container: str) -> dict[str, str]:
+        """The volumes the container was created with (path -> host mount point): the engine
+        binds them again whenever it starts, whether still attached or not."""
+        ...

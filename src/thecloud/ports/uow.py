@@ -21,6 +21,7 @@ from thecloud.domain.network import (
     Vpc,
     VpcPeering,
 )
+from thecloud.domain.storage import Snapshot, Volume
 from thecloud.ports.repositories import (
     ApiKeyRepository,
     AttachmentRepository,
@@ -102,6 +103,10 @@ class UnitOfWork(Protocol):
     def group_members(self) -> Repository[GroupMembership]: ...
     @property
     def peerings(self) -> Repository[VpcPeering]: ...
+    @property
+    def volumes(self) -> Repository[Volume]: ...
+    @property
+    def snapshots(self) -> Repository[Snapshot]: ...
     @property
     def elastic_ips(self) -> Repository[ElasticIp]: ...
     @property

@@ -30,6 +30,7 @@ from thecloud.ports.compute import (
     ContainerStats,
     ContainerStatus,
 )
+from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel
 from thecloud.services.fabric import network_name
 from thecloud.services.first_boot import first_boot_commands
@@ -46,7 +47,13 @@ def container_name(instance_id: str) -> str:
     return f"thecloud-{instance_id}"
 
 
-def spec_of(i: Instance, installation: str, dns: tuple[str, ...] = ()) -> ContainerSpec:
+def spec_of(
+    i: Instance,
+    installation: str,
+    dns: tuple[str, ...] = (),
+    mounts: tuple[tuple[str, str], ...] = (),
+    plug_dir: str = "",
+) -> ContainerSpec:
     """`installation` tells this platform's containers from another one's on a shared engine."""
     return ContainerSpec(
         name=container_name(i.id),
@@ -60,7 +67,21 @@ def spec_of(i: Instance, installation: str, dns: tuple[str, ...] = ()) -> Contai
         network=network_name(i.vpc_id) if i.vpc_id else "",
         ip=i.private_ip,
         dns=dns,
+        mounts=mounts,
+        plug_dir=plug_dir,
     )
+
+
+class VolumeHooks(Protocol):
+    """What block storage does around an instance's container (services/volumes.py)."""
+
+    async def plug_dir(self, i: Instance) -> str: ...
+
+    async def mounts_for(self, i: Instance) -> tuple[tuple[str, str], ...]: ...
+
+    async def started(self, i: Instance, container: str) -> None: ...
+
+    async def detach_all(self, uow: UnitOfWork, i: Instance) -> None: ...
 
 
 class NetworkHooks(Protocol):
@@ -86,7 +107,9 @@ class ComputeWorker:
         concurrency: int = 16,
         network: NetworkHooks | None = None,
         dns_for: Callable[[Instance], tuple[str, ...]] | None = None,
+        volumes: VolumeHooks | None = None,
     ) -> None:
+        self._volumes = volumes
         self._network, self._dns_for = network, dns_for
         self._uow, self._clock, self._runtime = kernel.uow, kernel.clock, runtime
         self._quotas, self._wake, self._heal_seconds = quotas, wake, heal_seconds
@@ -182,9 +205,8 @@ class ComputeWorker:
                 running = replace(running, status_reason=problem)
             return running
         if i.status == S.REBOOTING:
-            return self._running(
-                i, await self._runtime.restart(i.container_id or container_name(i.id))
-            )
+            restarted = await self._runtime.restart(i.container_id or container_name(i.id))
+            return self._running(i, await self._started(i, restarted))
         if i.status == S.STOPPING:
             await self._stop(i.container_id or container_name(i.id))
             return self._moved(i, S.STOPPED, "stopped")
@@ -215,8 +237,18 @@ class ComputeWorker:
         if self._network is not None:
             await self._network.prepare(i)
         dns = self._dns_for(i) if self._dns_for is not None else ()
-        created = await self._runtime.create(spec_of(i, self._installation, dns))
-        return await self._runtime.start(created.id)
+        mounts: tuple[tuple[str, str], ...] = ()
+        plug = ""
+        if self._volumes is not None:
+            mounts, plug = await self._volumes.mounts_for(i), await self._volumes.plug_dir(i)
+        created = await self._runtime.create(spec_of(i, self._installation, dns, mounts, plug))
+        return await self._started(i, await self._runtime.start(created.id))
+
+    async def _started(self, i: Instance, state: ContainerState) -> ContainerState:
+        """Every (re)start: the attached volumes are in, the detached ones out."""
+        if self._volumes is not None:
+            await self._volumes.started(i, state.id)
+        return state
 
     def _running(self, i: Instance, state: ContainerState) -> Instance:
         moved = self._moved(i, S.RUNNING, "running")
@@ -241,6 +273,8 @@ class ComputeWorker:
                 return
             if after.status == S.DELETED:
                 await self._quotas.release(uow, after.tenant_id, usage(after))
+                if self._volumes is not None:  # its volumes are free with it, data intact
+                    await self._volumes.detach_all(uow, after)
             await uow.emit(self._event(after, before.status))
             await uow.commit()
         if after.status == S.DELETED and self._network is not None:

@@ -35,6 +35,7 @@ from thecloud.services.base import Kernel, Service, by_id_or_name
 from thecloud.services.placement import attach_groups, place
 from thecloud.services.ssh_keys import find_key
 from thecloud.services.tenancy import QuotaService
+from thecloud.services.volume_attach import attach_at_launch
 
 S = InstanceStatus
 # Which states each request may start from, and the state it puts the instance in.
@@ -69,6 +70,7 @@ class LaunchRequest:
     subnet_id: str | None = None
     private_ip: str | None = None
     security_group_ids: tuple[str, ...] = ()
+    volumes: tuple[Mapping[str, str], ...] = ()  # [{volume_id, mount_path}]
 
 
 def instance_type(name: str) -> InstanceType:
@@ -136,6 +138,7 @@ class InstanceService(Service):
         await self._quotas.reserve(uow, tenant, usage(instance))
         await uow.instances.add(instance)
         await attach_groups(uow, instance, req.security_group_ids)
+        await attach_at_launch(uow, instance, req.volumes)
         return instance
 
     @staticmethod

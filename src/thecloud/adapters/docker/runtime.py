@@ -52,6 +52,7 @@ from thecloud.ports.compute import (
 
 T = TypeVar("T")
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - published ports listen on every host address
+PLUG_TARGET = "/.thecloud/volumes"  # where a container sees its plug directory
 
 
 class DockerRuntime:
@@ -186,7 +187,15 @@ def _host_config(api: APIClient, spec: ContainerSpec) -> Any:
         init=True,
         network_mode=spec.network or None,
         dns=list(spec.dns) or None,
+        binds=_binds(spec) or None,
     )
+
+
+def _binds(spec: ContainerSpec) -> list[str]:
+    binds = [f"{host}:{path}:rw" for host, path in spec.mounts]
+    if spec.plug_dir:
+        binds.append(f"{spec.plug_dir}:{PLUG_TARGET}:rslave")
+    return binds
 
 
 def _networking(api: APIClient, spec: ContainerSpec) -> Any:

@@ -76,6 +76,12 @@ TABLES: dict[str, TableSpec] = {
             parents=(_TENANT, ForeignKey("group_id", "security_groups")),
         ),
         TableSpec("vpc_peerings", parents=(_TENANT,)),
+        TableSpec(
+            "volumes",
+            unique=(("tenant_id", "name"), ("instance_id", "mount_path")),
+            parents=(_TENANT,),
+        ),
+        TableSpec("snapshots", parents=(_TENANT,)),
         TableSpec("elastic_ips", unique=(("address",),), parents=(_TENANT,)),
         TableSpec("internet_gateways", parents=(_TENANT,)),  # one per VPC: _clashes
         TableSpec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from thecloud.adapters.memory import compute, dns_repos, network
+from thecloud.adapters.memory import compute, dns_repos, network, storage
 from thecloud.adapters.memory import repositories as r
 from thecloud.adapters.memory.store import MemoryState, MemoryStore
 from thecloud.domain.audit import Event
@@ -24,6 +24,7 @@ from thecloud.domain.network import (
     Vpc,
     VpcPeering,
 )
+from thecloud.domain.storage import Snapshot, Volume
 from thecloud.ports import repositories as p
 
 Publisher = Callable[[list[Event]], None]
@@ -82,6 +83,8 @@ class MemoryUnitOfWork:
         self.security_rules: p.Repository[SecurityRule] = network.MemorySecurityRules(state)
         self.group_members: p.Repository[GroupMembership] = network.MemoryGroupMembers(state)
         self.peerings: p.Repository[VpcPeering] = network.MemoryPeerings(state)
+        self.volumes: p.Repository[Volume] = storage.MemoryVolumes(state)
+        self.snapshots: p.Repository[Snapshot] = storage.MemorySnapshots(state)
         self.elastic_ips: p.Repository[ElasticIp] = network.MemoryElasticIps(state)
         self.internet_gateways: p.Repository[InternetGateway] = network.MemoryInternetGateways(
             state

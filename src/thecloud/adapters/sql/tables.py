@@ -625,3 +625,47 @@ route_associations = Table(
     Index("ix_route_associations_table", "route_table_id"),
     Index("ix_route_associations_tenant_created", "tenant_id", "created_at", "id"),
 )
+
+volumes = Table(
+    "volumes",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(63), nullable=False),
+    Column("size_gb", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("backend", String(20), nullable=False),
+    Column("encrypted", Boolean, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("instance_id", ID, nullable=True),
+    Column("mount_path", String(255), nullable=True),
+    Column("snapshot_id", ID, nullable=True),
+    Column("status_reason", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_volumes_tenant_name"),
+    # an instance mounts one volume at a path
+    UniqueConstraint("instance_id", "mount_path", name="uq_volumes_instance_mount_path"),
+    Index("ix_volumes_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_volumes_instance", "instance_id"),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("volume_id", ID, nullable=False),
+    Column("size_gb", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("status_reason", Text, nullable=False),
+    Index("ix_snapshots_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_snapshots_volume", "volume_id"),
+)

@@ -14,6 +14,7 @@ from thecloud.adapters.sql import compute as compute
 from thecloud.adapters.sql import dns as dns
 from thecloud.adapters.sql import network as network
 from thecloud.adapters.sql import repositories as r
+from thecloud.adapters.sql import storage as storage
 from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
@@ -34,6 +35,7 @@ from thecloud.domain.network import (
     Vpc,
     VpcPeering,
 )
+from thecloud.domain.storage import Snapshot, Volume
 from thecloud.ports import repositories as p
 
 Publisher = Callable[[list[Event]], None]
@@ -207,6 +209,14 @@ class SqlUnitOfWork:
     @cached_property
     def peerings(self) -> p.Repository[VpcPeering]:
         return network.SqlPeerings(self._c)
+
+    @cached_property
+    def volumes(self) -> p.Repository[Volume]:
+        return storage.SqlVolumes(self._c)
+
+    @cached_property
+    def snapshots(self) -> p.Repository[Snapshot]:
+        return storage.SqlSnapshots(self._c)
 
     @cached_property
     def elastic_ips(self) -> p.Repository[ElasticIp]:

@@ -33,6 +33,7 @@ from thecloud.entrypoints.api.routes import (
     rbac,
     secrets,
     ssh_keys,
+    storage_volumes,
     tenants,
 )
 
@@ -47,6 +48,7 @@ ROUTERS = (
     network,
     gateways,
     dns,
+    storage_volumes,
     secrets,
     auth,
     tenants,

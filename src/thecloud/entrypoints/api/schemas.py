@@ -114,6 +114,11 @@ class UpdateSecretRequest(Body):
     description: str | None = Field(default=None, max_length=1000)
 
 
+class VolumeMount(Body):
+    volume_id: str = Field(min_length=1, max_length=200, description="volume id or name")
+    mount_path: str = Field(min_length=1, max_length=255, description="e.g. /data")
+
+
 class LaunchInstanceRequest(Body):
     name: str = Field(min_length=1, max_length=63)
     image: str = Field(min_length=1, max_length=200)
@@ -134,6 +139,9 @@ class LaunchInstanceRequest(Body):
     )
     security_group_ids: list[str] = Field(
         default_factory=list, max_length=16, description="default: the VPC's default group"
+    )
+    volumes: list[VolumeMount] = Field(
+        default_factory=list, max_length=16, description="volumes mounted from the first start"
     )
 
 
@@ -305,3 +313,25 @@ class AddRouteRequest(Body):
 
 class AssociateSubnetRequest(Body):
     subnet_id: str = Field(min_length=1, max_length=36)
+
+
+class CreateVolumeRequest(Body):
+    name: str = Field(min_length=1, max_length=63)
+    size_gb: int = Field(ge=1, le=1024, description="GiB; a real limit (ENOSPC past it)")
+    encrypted: bool = False
+    description: str = Field(default="", max_length=1000)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class AttachVolumeRequest(Body):
+    instance_id: str = Field(min_length=1, max_length=200, description="instance id or name")
+    mount_path: str = Field(min_length=1, max_length=255, description="e.g. /data")
+
+
+class CreateSnapshotRequest(Body):
+    volume_id: str = Field(min_length=1, max_length=200, description="volume id or name")
+    description: str = Field(default="", max_length=1000)
+
+
+class RestoreSnapshotRequest(Body):
+    new_volume_name: str = Field(min_length=1, max_length=63)

@@ -30,6 +30,7 @@ from thecloud.domain.policy import policy_to_dict
 from thecloud.domain.quotas import QuotaLine
 from thecloud.domain.rbac import Role, RoleBinding
 from thecloud.domain.secrets import REDACTED, Secret
+from thecloud.domain.storage import Snapshot, Volume
 from thecloud.entrypoints.api.envelope import public
 from thecloud.ports.compute import ContainerStats, LogLine
 from thecloud.services.security_groups import GroupView
@@ -201,3 +202,14 @@ def route_table(t: RouteTable, subnet_ids: list[str] | None = None) -> dict[str,
     if subnet_ids is not None:
         shaped["subnet_ids"] = subnet_ids
     return shaped
+
+
+def volume(v: Volume, live: bool | None = None) -> dict[str, Any]:
+    shaped = public(v)
+    if live is not None:
+        shaped["attached_live"] = live
+    return shaped
+
+
+def snapshot(s: Snapshot) -> dict[str, Any]:
+    return public(s)
