@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thecloud.config import Settings
@@ -186,7 +187,6 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     from thecloud.adapters.sql.engine import create_engine, is_sqlite
     from thecloud.adapters.sql.notify import PgAccessWatch
     from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
-    from thecloud.adapters.storage.loop import LoopBackend
     from thecloud.adapters.system import SystemClock
 
     url = settings.effective_database_url
@@ -209,7 +209,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         runtime=runtime,
         fabric=DockerFabric(settings.installation),
         resolver=DnsForwarder(_host_port(settings.dns_server), port=settings.resolver_port),
-        storage=LoopBackend(SubprocessRunner(), storage_root, settings.storage_pool_gb),
+        storage=storage_backend(settings, storage_root),
         mounter=DockerVolumeMounter(SubprocessRunner(), storage_root / "plug"),
         dns=PowerDnsBackend(
             settings.dns_api_url,
@@ -218,6 +218,25 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
         ),
         discover_images=lambda: discover(runtime),
     )
+
+
+def storage_backend(settings: Settings, root: Path) -> StorageBackend:
+    """The loop backend (any Linux host), or LVM (THECLOUD_STORAGE_BACKEND=lvm, with a volume
+    group, optionally a thin pool) on hosts with device-mapper."""
+    from thecloud.adapters.commands import SubprocessRunner
+
+    if settings.storage_backend == "lvm":
+        from thecloud.adapters.lvm.backend import LvmBackend
+
+        if not settings.storage_lvm_vg:
+            raise ValueError("THECLOUD_STORAGE_BACKEND=lvm needs THECLOUD_STORAGE_LVM_VG")
+        return LvmBackend(
+            SubprocessRunner(), settings.storage_lvm_vg, root / "mnt",
+            settings.storage_lvm_thin_pool,
+        )  # fmt: skip
+    from thecloud.adapters.storage.loop import LoopBackend
+
+    return LoopBackend(SubprocessRunner(), root, settings.storage_pool_gb)
 
 
 def _host_port(text: str) -> tuple[str, int]:

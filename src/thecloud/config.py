@@ -44,7 +44,10 @@ class Settings(BaseSettings):
     metrics_retention_hours: int = Field(default=24, ge=1)
     installation_id: str = ""  # labels this platform's containers; default: from the database
     eip_pool: str = "100.64.0.0/10"  # elastic IPs are allocated from this range
-    storage_pool_gb: int = Field(default=100, ge=1)  # the sparse pool volumes live in
+    storage_backend: Literal["loop", "lvm"] = "loop"  # where volumes live
+    storage_pool_gb: int = Field(default=100, ge=1)  # loop: the sparse pool volumes live in
+    storage_lvm_vg: str = ""  # lvm: the volume group of the volumes
+    storage_lvm_thin_pool: str | None = None  # lvm: thin volumes and snapshots in this pool
     resolver_port: int = 53  # each VPC's resolver listens on its router address, this port
     # a labelled network no VPC owns is removed once this old (younger: maybe a create in flight)
     network_orphan_grace_seconds: float = Field(default=120.0, ge=0)

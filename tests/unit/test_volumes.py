@@ -193,3 +193,17 @@ async def test_the_reconciler_finishes_what_a_crash_left(
     assert await h.cloud.volumes.reconcile() >= 2
     assert (await h.cloud.volumes.get(p, "stuck")).status == V.AVAILABLE
     assert set(storage.data) == {stuck.id}
+
+
+def test_the_storage_backend_is_chosen_by_settings(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from thecloud.bootstrap import storage_backend
+    from thecloud.config import Settings
+
+    root = Path(str(tmp_path))
+    assert storage_backend(Settings(), root).name == "loop"
+    lvm = storage_backend(Settings(storage_backend="lvm", storage_lvm_vg="vg0"), root)
+    assert lvm.name == "lvm"
+    with pytest.raises(ValueError, match="THECLOUD_STORAGE_LVM_VG"):
+        storage_backend(Settings(storage_backend="lvm"), root)
