@@ -42,6 +42,15 @@ def pairs(values: Pairs, option: str) -> dict[str, str] | None:
     return out
 
 
+def volume_spec(text: str) -> tuple[str, str]:
+    """`VOLUME:/path` (the volume by name or id) as (volume, mount path)."""
+    volume, sep, path = text.partition(":")
+    if not sep or not volume or not path:
+        hint = "--volume"
+        raise typer.BadParameter(f"{text!r} is not VOLUME:/PATH, e.g. data:/data", param_hint=hint)
+    return volume, path
+
+
 def progress(instance: JSON) -> str:
     """`web: ERROR - reason`: an instance's name, status and why (unless that says no more)."""
     status, reason = str(instance.get("status")), str(instance.get("status_reason") or "")
@@ -138,11 +147,16 @@ def launch(
             "--security-group", help="Group of the VPC (default: its default). Repeatable."
         ),
     ] = None,
+    volume: Annotated[
+        Pairs,
+        typer.Option("--volume", help="VOLUME:/PATH (name or id), e.g. data:/data. Repeatable."),
+    ] = None,
     wait: Wait = False,
     timeout: Timeout = 60.0,
 ) -> None:
     """Launch an instance: `cloud instance launch web -i alpine -p 8080:80 -- sleep 1d`."""
     st, script = state(ctx), read_user_data(user_data, user_data_file)
+    mounts = [volume_spec(v) for v in volume or ()]
     instance = st.client().instances.launch(
         name,
         image,
@@ -158,6 +172,7 @@ def launch(
         subnet_id=subnet,
         private_ip=private_ip,
         security_group_ids=security_group or None,
+        volumes=mounts or None,
     )
     finish(st, instance, "RUNNING" if wait else None, timeout)
 

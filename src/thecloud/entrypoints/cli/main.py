@@ -25,6 +25,7 @@ from thecloud.entrypoints.cli import (
     secrets,
     ssh_keys,
     tenants,
+    volumes,
 )
 from thecloud.entrypoints.cli.config import ConfigError
 from thecloud.entrypoints.cli.context import make_state
@@ -140,6 +141,8 @@ app.add_typer(gateways.eip_app, name="eip")
 app.add_typer(gateways.igw_app, name="igw")
 app.add_typer(gateways.nat_app, name="nat")
 app.add_typer(gateways.table_app, name="route-table")
+app.add_typer(volumes.volume_app, name="volume")
+app.add_typer(volumes.snapshot_app, name="snapshot")
 app.add_typer(activity.audit_app, name="audit")
 app.add_typer(activity.events_app, name="events")
 

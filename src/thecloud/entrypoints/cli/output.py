@@ -59,6 +59,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "instance_type": ("id", "category", "vcpus", "memory_mb", "disk_gb", "price_per_hour"),
     "ssh_key": ("name", "fingerprint", "id", "created_at"),
     "deployment": ("name", "status", "image", "replicas", "ports", "instance_type", "id"),
+    "volume": ("name", "size_gb", "status", "instance_id", "mount_path", "encrypted", "id"),
+    "snapshot": ("id", "volume_id", "size_gb", "status", "description", "created_at"),
 }
 _MAX_LISTED = 6
 

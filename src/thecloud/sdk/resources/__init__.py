@@ -17,6 +17,7 @@ from thecloud.sdk.resources.network import SecurityGroups, Subnets, VpcPeerings,
 from thecloud.sdk.resources.rbac import Rbac
 from thecloud.sdk.resources.secrets import Secrets
 from thecloud.sdk.resources.ssh_keys import SshKeys
+from thecloud.sdk.resources.storage import Snapshots, Volumes
 from thecloud.sdk.resources.tenants import Quotas, Tenants
 
 __all__ = ["Executor", "Resource", "Resources"]
@@ -49,6 +50,8 @@ class Resources(Generic[One, PageT, ListT, Done, Stream]):
         self.internet_gateways = InternetGateways(x)
         self.nat_gateways = NatGateways(x)
         self.route_tables = RouteTables(x)
+        self.volumes = Volumes(x)
+        self.snapshots = Snapshots(x)
         self.audit = Audit(x)
         self.events = Events(x)
         self.health = Health(x)

@@ -13,6 +13,7 @@ from thecloud.sdk._upload import Progress, Source, Upload
 from thecloud.sdk._wait import Poll, StatusCallback
 from thecloud.sdk.resources.base import Done, ListT, One, PageT, Ref, Resource, Stream, ident
 from thecloud.sdk.resources.instance_ops import InstanceOperations
+from thecloud.sdk.resources.storage import VolumeMount, volume_mounts
 
 InstanceRef = Ref
 _FAILED = frozenset({"ERROR", "DELETED"})
@@ -64,6 +65,7 @@ class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
         subnet_id: str | None = None,
         private_ip: str | None = None,
         security_group_ids: Sequence[str] | None = None,
+        volumes: Iterable[VolumeMount] | None = None,
         idempotency_key: str | None = None,
     ) -> One:
         """Launch an instance (202, status STARTING); `wait` for it to be RUNNING.
@@ -75,6 +77,10 @@ class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
         address of the subnet, default the lowest free one) in `subnet_id` (default the VPC's
         first subnet with room), and joins `security_group_ids` (ids or names; default the
         VPC's default group).
+
+        `volumes` are mounted from the first start: `(volume, "/data")` pairs (the volume by
+        id, name or object) or `{"volume_id": ..., "mount_path": ...}` dicts; each must be
+        AVAILABLE, and is IN-USE by the instance when this returns.
         """
         payload = body(
             name=name,
@@ -91,6 +97,7 @@ class Instances(InstanceOperations[One, PageT, ListT, Done, Stream]):
             subnet_id=subnet_id,
             private_ip=private_ip,
             security_group_ids=list(security_group_ids) if security_group_ids else None,
+            volumes=volume_mounts(volumes),
         )
         return self._x.one(Call("POST", "/instances", payload, idempotency_key=idempotency_key))
 
