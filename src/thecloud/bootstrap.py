@@ -287,7 +287,7 @@ def bootstrap(
         settings.installation,
         metrics_seconds=settings.metrics_seconds,
         retention=timedelta(hours=settings.metrics_retention_hours),
-        network=InstanceHooks([fabric, registrar, resolver]),
+        network=InstanceHooks([fabric, registrar, resolver, volumes]),
         dns_for=resolver.container_dns,
         volumes=volumes,
     )

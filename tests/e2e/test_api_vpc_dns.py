@@ -13,18 +13,25 @@ from tests.e2e.conftest import Server
 from tests.e2e.test_api_compute import busybox_built  # noqa: F401
 from tests.e2e.test_api_network import docker, launch, ok, running, vpc_with_subnets
 
+NXDOMAIN = "NXDOMAIN"
 
-def lookup(vm: dict[str, object], name: str) -> str | None:
-    """The address `nslookup` inside the instance finds for `name`, or None."""
+
+def lookup(vm: dict[str, object], name: str) -> str:
+    """The address `nslookup` inside the instance finds for `name`, or NXDOMAIN when the
+    resolver says the name does not exist; any other failure (a timeout, no resolver) fails
+    the test, so "not found" can never pass for "not asked"."""
     r = docker("exec", str(vm["container_id"]), "timeout", "5", "nslookup", name)
+    out = r.stdout + r.stderr
     if r.returncode != 0:
-        return None
+        assert NXDOMAIN in out, f"nslookup {name} failed without an answer: {out}"
+        return NXDOMAIN
     answers = r.stdout.split("Name:")[1:]
-    return answers[0].split("Address:")[1].split()[0].strip() if answers else None
+    assert answers, f"nslookup {name} answered nothing: {out}"
+    return answers[0].split("Address:")[1].split()[0].strip()
 
 
-def eventually_resolves(vm: dict[str, object], name: str, want: str | None) -> str | None:
-    deadline, seen = time.monotonic() + 15, None
+def eventually_resolves(vm: dict[str, object], name: str, want: str) -> str:
+    deadline, seen = time.monotonic() + 15, ""
     while time.monotonic() < deadline:
         seen = lookup(vm, name)
         if seen == want:
@@ -53,12 +60,18 @@ def test_instances_resolve_their_own_vpc_zone_and_not_another_tenants(
     with server.api(stranger) as other:
         theirs, [their_subnet] = vpc_with_subnets(other, 1)
         try:
+            own = f"z{uuid.uuid4().hex[:8]}.internal"
+            ok(other.post("/dns/zones", json={"name": own, "vpc_id": theirs["id"]}), 201)
             [spy] = running(other, launch(other, their_subnet))
-            assert lookup(spy, f"{web['name']}.{zone}") is None
-            assert lookup(spy, f"db.{zone}") is None
+            # its resolver works (its own zone answers) ...
+            mine = f"{spy['name']}.{own}"
+            assert eventually_resolves(spy, mine, str(spy["private_ip"])) == spy["private_ip"]
+            # ... and the other tenant's zone does not exist for it
+            assert lookup(spy, f"{web['name']}.{zone}") == NXDOMAIN
+            assert lookup(spy, f"db.{zone}") == NXDOMAIN
         finally:
             other.delete(f"/vpcs/{theirs['id']}", params={"force": "true"})
 
     assert client.delete(f"/instances/{web['id']}").status_code in (200, 202)
-    assert eventually_resolves(peer, f"{web['name']}.{zone}", None) is None
+    assert eventually_resolves(peer, f"{web['name']}.{zone}", NXDOMAIN) == NXDOMAIN
     client.delete(f"/vpcs/{vpc['id']}", params={"force": "true"})

@@ -159,7 +159,7 @@ class FakeRunner:
 
     # ------------------------------------------------------------------ the runner
 
-    async def run(self, *argv: str, check: bool = True) -> CommandResult:
+    async def run(self, *argv: str, check: bool = True, stdin: str | None = None) -> CommandResult:
         await asyncio.sleep(0)  # a real command takes time: let concurrent callers interleave
         self.calls.append(argv)
         result = self._injected(argv) or self._answer(argv)

@@ -16,16 +16,16 @@ class SubprocessRunner:
     def __init__(self, hint: str = "run scripts/setup.sh as root (it installs it)") -> None:
         self._hint = hint
 
-    async def run(self, *argv: str, check: bool = True) -> CommandResult:
+    async def run(self, *argv: str, check: bool = True, stdin: str | None = None) -> CommandResult:
         if shutil.which(argv[0]) is None:
             raise BackendUnavailable(f"{argv[0]} is not installed: {self._hint}")
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await proc.communicate()
+        out, err = await proc.communicate(stdin.encode() if stdin is not None else None)
         result = CommandResult(
             proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
+
+from thecloud.domain.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -71,3 +74,17 @@ class RequestContext:
     source_ip: str = ""
     user_agent: str = ""
     secure_transport: bool = False
+
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+
+
+def validate_name(name: str, what: str) -> str:
+    """The name rule of instances, VPCs, subnets, groups, volumes, ...: 1-63 letters, digits,
+    '.', '_' or '-', starting with a letter or digit."""
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"{what} name {name!r} is invalid: 1-63 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name

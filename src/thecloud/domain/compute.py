@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from thecloud.domain.common import validate_name
 from thecloud.domain.errors import InvalidInput
 
 
@@ -158,18 +159,12 @@ def moved(i: Instance, now: datetime, status: InstanceStatus, reason: str) -> In
     return advanced(i, now, status=status, status_reason=reason)
 
 
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 _LABEL_KEY = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_./-]{0,61}[a-zA-Z0-9])?$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def validate_instance_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise InvalidInput(
-            f"instance name {name!r} is invalid: 1-63 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
+    return validate_name(name, "instance")
 
 
 def parse_ports(spec: str) -> tuple[PortMapping, ...]:

@@ -9,7 +9,6 @@ evaluated by priority (lower first, deny before allow at equal priority), then d
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,7 +24,6 @@ PRIVATE_RANGES = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 MIN_PREFIX, MAX_PREFIX = 16, 28
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 
 class VpcStatus(StrEnum):
@@ -142,15 +140,6 @@ class VpcPeering:
     created_by: str
     created_at: datetime
     updated_at: datetime
-
-
-def validate_name(name: str, what: str) -> str:
-    if not _NAME.match(name):
-        raise InvalidInput(
-            f"{what} name {name!r} is invalid: 1-63 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
 
 
 def parse_cidr(text: str, what: str = "cidr") -> IPv4Net:

@@ -13,7 +13,7 @@ NotFound (no such volume or snapshot) and Conflict (e.g. out of space).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,8 +73,9 @@ class CommandResult:
 class CommandRunner(Protocol):
     """Runs host commands (losetup, mkfs, mount, lvcreate, ...): one place to fake in tests."""
 
-    async def run(self, *argv: str, check: bool = True) -> CommandResult:
-        """Run `argv`; with `check`, a non-zero exit raises BackendUnavailable with stderr."""
+    async def run(self, *argv: str, check: bool = True, stdin: str | None = None) -> CommandResult:
+        """Run `argv` (fed `stdin` if given); with `check`, a non-zero exit raises
+        BackendUnavailable with stderr."""
         ...
 
 
@@ -93,6 +94,11 @@ class VolumeMounter(Protocol):
 
     async def unplug(self, container: str, path: str) -> None:
         """Unmount `path` inside the running container; not mounted is not an error."""
+        ...
+
+    async def prune(self, keep: Collection[str]) -> int:
+        """Release the plug directories of instances not in `keep` (gone ones): what is
+        still mounted there would keep a deleted volume's filesystem alive. How many went."""
         ...
 
     async def mounted(self, container: str) -> dict[str, str]:

@@ -40,6 +40,14 @@ class Service:
 T = TypeVar("T")
 
 
+async def by_id(repo: Repository[T], kind: str, tenant_id: str, ident: str) -> T:
+    """A tenant's resource by id; NotFound, in the one wording, when there is none."""
+    found = await repo.get(ident, tenant_id)
+    if found is None:
+        raise not_found(kind, ident)
+    return found
+
+
 async def by_id_or_name(
     repo: Repository[T], kind: str, tenant_id: str, ident: str, **filters: object
 ) -> T:

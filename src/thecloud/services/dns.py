@@ -34,7 +34,7 @@ from thecloud.domain.errors import CloudError, Conflict, InvalidInput, QuotaExce
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import VpcStatus
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id
 from thecloud.services.dns_instances import DnsRegistrar
 from thecloud.services.dns_sync import DnsSync
 from thecloud.services.vpcs import find_vpc
@@ -57,10 +57,7 @@ async def find_zone(uow: UnitOfWork, tenant_id: str, ident: str) -> DnsZone:
 
 
 async def find_record(uow: UnitOfWork, tenant_id: str, ident: str) -> DnsRecord:
-    found = await uow.dns_records.get(ident, tenant_id)
-    if found is None:
-        raise not_found("DNS record", ident)
-    return found
+    return await by_id(uow.dns_records, "DNS record", tenant_id, ident)
 
 
 def _taken(name: str) -> Conflict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.common import ListQuery, Page, new_id, validate_name
 from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
@@ -21,10 +21,9 @@ from thecloud.domain.network import (
     NatGateway,
     VpcStatus,
     free_address,
-    validate_name,
 )
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service, by_id_or_name
+from thecloud.services.base import Kernel, Service, by_id, by_id_or_name
 from thecloud.services.fabric import FabricSync
 from thecloud.services.instances import find_instance
 from thecloud.services.vpcs import find_subnet, find_vpc
@@ -277,17 +276,13 @@ class NatGatewayService(Service):
 
     async def get(self, p: Principal, ident: str) -> NatGateway:
         async with self._uow(read_only=True) as uow:
-            nat = await uow.nat_gateways.get(ident, p.tenant_id)
-        if nat is None:
-            raise not_found("NAT gateway", ident)
+            nat = await by_id(uow.nat_gateways, "NAT gateway", p.tenant_id, ident)
         self.allow(p, "vpc:read", "nat_gateway", nat.id)
         return nat
 
     async def delete(self, p: Principal, ident: str) -> None:
         async with self._uow() as uow:
-            nat = await uow.nat_gateways.get(ident, p.tenant_id)
-            if nat is None:
-                raise not_found("NAT gateway", ident)
+            nat = await by_id(uow.nat_gateways, "NAT gateway", p.tenant_id, ident)
             self.allow(p, "vpc:delete", "nat_gateway", nat.id)
             if users := await routes_to(uow, nat.id):
                 raise Conflict(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from thecloud.domain.common import ListQuery, Page, new_id
-from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.errors import Conflict, InvalidInput
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import PeeringStatus, VpcPeering, VpcStatus, peers_overlap
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id
 from thecloud.services.fabric import FabricSync
 from thecloud.services.vpcs import find_vpc
 
@@ -18,10 +18,7 @@ PS = PeeringStatus
 
 
 async def find_peering(uow: UnitOfWork, tenant_id: str, ident: str) -> VpcPeering:
-    found = await uow.peerings.get(ident, tenant_id)
-    if found is None:
-        raise not_found("VPC peering", ident)
-    return found
+    return await by_id(uow.peerings, "VPC peering", tenant_id, ident)
 
 
 class PeeringService(Service):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import replace
 
-from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.common import ListQuery, Page, new_id, validate_name
 from thecloud.domain.errors import Conflict, InvalidInput, not_found
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
@@ -19,11 +19,10 @@ from thecloud.domain.network import (
     Vpc,
     main_route_table,
     parse_cidr,
-    validate_name,
     validate_route,
 )
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service, by_id_or_name
+from thecloud.services.base import Kernel, Service, by_id, by_id_or_name
 from thecloud.services.fabric import FabricSync
 from thecloud.services.vpcs import find_subnet, find_vpc
 
@@ -72,10 +71,7 @@ class RouteTableService(Service):
         return table, sorted(subnets)
 
     async def _find(self, uow: UnitOfWork, p: Principal, ident: str) -> RouteTable:
-        found = await uow.route_tables.get(ident, p.tenant_id)
-        if found is None:
-            raise not_found("route table", ident)
-        return found
+        return await by_id(uow.route_tables, "route table", p.tenant_id, ident)
 
     async def delete(self, p: Principal, ident: str) -> None:
         async with self._uow() as uow:
@@ -126,9 +122,7 @@ class RouteTableService(Service):
                     f"internet gateway {igw.id} is not attached to VPC {vpc.name}: attach it first"
                 )
             return igw.id
-        nat = await uow.nat_gateways.get(ident, p.tenant_id)
-        if nat is None:
-            raise not_found("NAT gateway", ident)
+        nat = await by_id(uow.nat_gateways, "NAT gateway", p.tenant_id, ident)
         if nat.vpc_id != vpc.id:
             raise InvalidInput(f"NAT gateway {nat.id} is in another VPC")
         return nat.id

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.common import ListQuery, Page, new_id, validate_name
 from thecloud.domain.compute import Instance
-from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.errors import Conflict, InvalidInput
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
     GroupMembership,
@@ -18,11 +18,10 @@ from thecloud.domain.network import (
     SecurityRule,
     VpcStatus,
     default_rules,
-    validate_name,
     validate_rule,
 )
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id
 from thecloud.services.fabric import FabricSync
 from thecloud.services.instances import find_instance
 from thecloud.services.placement import find_group
@@ -150,9 +149,7 @@ class SecurityGroupService(Service):
 
     async def remove_rule(self, p: Principal, rule_id: str) -> None:
         async with self._uow() as uow:
-            rule = await uow.security_rules.get(rule_id, p.tenant_id)
-            if rule is None:
-                raise not_found("security group rule", rule_id)
+            rule = await by_id(uow.security_rules, "security group rule", p.tenant_id, rule_id)
             self.allow(p, "sg:update", "sg", rule.group_id)
             await uow.security_rules.delete(rule.id)
             await self._record(uow, p, "sg:update", "sg", rule.group_id, {"rule_removed": rule.id})

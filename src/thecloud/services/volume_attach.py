@@ -6,17 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from thecloud.domain.compute import Instance
-from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.errors import Conflict, InvalidInput
 from thecloud.domain.storage import Volume, VolumeStatus, changed, validate_mount_path
 from thecloud.ports.uow import UnitOfWork
+from thecloud.services.base import by_id_or_name
 
 
 async def find_volume(uow: UnitOfWork, tenant_id: str, ident: str) -> Volume:
-    found = await uow.volumes.get(ident, tenant_id)
-    found = found or await uow.volumes.find_one(tenant_id=tenant_id, name=ident)
-    if found is None:
-        raise not_found("volume", ident)
-    return found
+    return await by_id_or_name(uow.volumes, "volume", tenant_id, ident)
 
 
 async def attach_at_launch(

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.common import ListQuery, Page, new_id, validate_name
 from thecloud.domain.compute import Instance, InstanceStatus
-from thecloud.domain.errors import CloudError, Conflict, InvalidInput, not_found
+from thecloud.domain.errors import CloudError, Conflict, InvalidInput
 from thecloud.domain.identity import Principal
 from thecloud.domain.quotas import QuotaResource
 from thecloud.domain.storage import (
@@ -31,7 +31,7 @@ from thecloud.domain.storage import (
 from thecloud.ports.compute import ContainerRuntime, ContainerStatus
 from thecloud.ports.storage import StorageBackend, VolumeMounter
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service
+from thecloud.services.base import Kernel, Service, by_id
 from thecloud.services.instances import find_instance
 from thecloud.services.tenancy import QuotaService
 from thecloud.services.volume_attach import find_volume
@@ -39,20 +39,6 @@ from thecloud.services.volume_attach import find_volume
 log = logging.getLogger(__name__)
 V = VolumeStatus
 STALE = timedelta(seconds=60)  # a CREATING row older than this lost its creator
-
-
-def _name(name: str) -> str:
-    if (
-        not name
-        or len(name) > 63
-        or not (name[0].isalnum())
-        or any(not (c.isalnum() or c in "._-") for c in name)
-    ):
-        raise InvalidInput(
-            f"volume name {name!r} is invalid: 1-63 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +69,7 @@ class VolumeService(Service):
         labels: Mapping[str, str] | None = None,
         snapshot: Snapshot | None = None,
     ) -> Volume:
-        _name(name)
+        validate_name(name, "volume")
         validate_size(size_gb)
         self.allow(p, "volume:create", "volume", name=name)
         if encrypted and not self.backend.encryption:
@@ -274,6 +260,16 @@ class VolumeService(Service):
             if path not in bound:
                 await self.mounter.plug(container, await self.backend.mountpoint(v.id), path)
 
+    async def prepare(self, i: Instance) -> None:  # noqa: ARG002 - mounts_for does the work
+        return None
+
+    async def released(self, i: Instance) -> None:
+        """After an instance is gone: its plug directory goes (a volume plugged into it would
+        otherwise stay mounted there, keeping its loop device after a delete)."""
+        async with self._uow(read_only=True) as uow:
+            live = {x.id for x in await uow.instances.live()}
+        await self.mounter.prune(live - {i.id})
+
     async def detach_all(self, uow: UnitOfWork, i: Instance) -> None:
         """A terminated instance lets go of its volumes, in the worker's transaction that
         records it DELETED; their data stays."""
@@ -321,6 +317,8 @@ class VolumeService(Service):
         for orphan in set(await self.backend.snapshots()) - {s.id for s in snaps}:
             await self.backend.delete_snapshot(orphan)
             fixed += 1
+        async with self._uow(read_only=True) as uow:
+            fixed += await self.mounter.prune({x.id for x in await uow.instances.live()})
         sweep = getattr(self.backend, "sweep", None)
         if sweep is not None:
             fixed += await sweep()
@@ -369,9 +367,7 @@ class SnapshotService(Service):
 
     async def get(self, p: Principal, ident: str) -> Snapshot:
         async with self._uow(read_only=True) as uow:
-            snap = await uow.snapshots.get(ident, p.tenant_id)
-        if snap is None:
-            raise not_found("snapshot", ident)
+            snap = await by_id(uow.snapshots, "snapshot", p.tenant_id, ident)
         self.allow(p, "snapshot:read", "snapshot", snap.id)
         return snap
 

@@ -7,9 +7,9 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from thecloud.domain.common import ListQuery, Page, new_id
+from thecloud.domain.common import ListQuery, Page, new_id, validate_name
 from thecloud.domain.compute import Instance, InstanceStatus, moved
-from thecloud.domain.errors import Conflict, not_found
+from thecloud.domain.errors import Conflict
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
     DEFAULT_VPC_CIDR,
@@ -25,14 +25,13 @@ from thecloud.domain.network import (
     next_free_vpc_cidr,
     parse_cidr,
     touched,
-    validate_name,
     validate_subnet_cidr,
     validate_vpc_cidr,
     vpc_gateway,
 )
 from thecloud.domain.quotas import QuotaResource
 from thecloud.ports.uow import UnitOfWork
-from thecloud.services.base import Kernel, Service, by_id_or_name
+from thecloud.services.base import Kernel, Service, by_id, by_id_or_name
 from thecloud.services.fabric import FabricSync, network_name, network_spec
 from thecloud.services.tenancy import QuotaService
 
@@ -45,10 +44,7 @@ async def find_vpc(uow: UnitOfWork, tenant_id: str, ident: str) -> Vpc:
 
 
 async def find_subnet(uow: UnitOfWork, tenant_id: str, ident: str) -> Subnet:
-    found = await uow.subnets.get(ident, tenant_id)
-    if found is None:
-        raise not_found("subnet", ident)
-    return found
+    return await by_id(uow.subnets, "subnet", tenant_id, ident)
 
 
 class VpcService(Service):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from thecloud.adapters.docker.client import EngineClient
@@ -67,16 +68,24 @@ class DockerVolumeMounter:
             raise Conflict(f"container {container[:12]} is not running")
         return found
 
-    async def _instance_dir(self, container: str) -> Path:
+    async def _binds(self, container: str) -> dict[str, str]:
+        """The container's bind mounts as it was made: path inside -> host path."""
+
         def binds(api: object) -> list[str]:
             info = api.inspect_container(container)  # type: ignore[attr-defined]
             return list((info.get("HostConfig") or {}).get("Binds") or [])
 
+        out: dict[str, str] = {}
         for bind in await self._engine.call(binds):
             host, _, rest = bind.partition(":")
-            if rest.startswith(PLUG_TARGET + ":") or rest == PLUG_TARGET:
-                return Path(host)
-        raise NotFound(f"container {container[:12]} was made without a plug directory")
+            out[rest.split(":", 1)[0]] = host
+        return out
+
+    async def _instance_dir(self, container: str) -> Path:
+        found = (await self._binds(container)).get(PLUG_TARGET)
+        if found is None:
+            raise NotFound(f"container {container[:12]} was made without a plug directory")
+        return Path(found)
 
     async def plug(self, container: str, host_path: str, path: str) -> None:
         await self.share()
@@ -101,18 +110,23 @@ class DockerVolumeMounter:
         if staged.is_dir():
             staged.rmdir()
 
+    async def prune(self, keep: Collection[str]) -> int:
+        if not self.plug_root.is_dir():
+            return 0
+        gone = 0
+        for folder in self.plug_root.iterdir():
+            if not folder.is_dir() or folder.name in keep:
+                continue
+            for staged in folder.iterdir():
+                await self._run("umount", "-l", str(staged), check=False)
+                staged.rmdir()
+            folder.rmdir()
+            gone += 1
+        return gone
+
     async def mounted(self, container: str) -> dict[str, str]:
         """The volumes bound when the container was made (path -> host mount point): the
         engine binds them again at every start, attached or not any more."""
-
-        def binds(api: object) -> list[str]:
-            info = api.inspect_container(container)  # type: ignore[attr-defined]
-            return list((info.get("HostConfig") or {}).get("Binds") or [])
-
-        out: dict[str, str] = {}
-        for bind in await self._engine.call(binds):
-            host, _, rest = bind.partition(":")
-            path = rest.split(":", 1)[0]
-            if path != PLUG_TARGET:
-                out[path] = host
-        return out
+        binds = await self._binds(container)
+        binds.pop(PLUG_TARGET, None)
+        return binds

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from docker import APIClient
 from docker import errors as docker_errors
 from docker.types import IPAMConfig, IPAMPool
 
+from thecloud.adapters.commands import SubprocessRunner
 from thecloud.adapters.docker.client import EngineClient
 from thecloud.adapters.docker.errors import engine_message
 from thecloud.adapters.docker.firewall import (
@@ -40,9 +40,17 @@ class DockerFabric:
         self.installation, self.tag = installation, tag_of(installation)
         self._engine = EngineClient(base_url, 60)
         self._lock = asyncio.Lock()
+        self._run = SubprocessRunner("run scripts/docker.sh as root (it installs iptables)").run
 
     def close(self) -> None:
         self._engine.close()
+
+    async def _save(self) -> str:
+        tables = [await self._run("iptables-save", "-t", t) for t in ("filter", "nat")]
+        return "".join(r.stdout for r in tables)
+
+    async def _restore(self, script: str) -> None:
+        await self._run("iptables-restore", "-w", "5", "--noflush", stdin=script)
 
     def bridge_name(self, vpc_id: str) -> str:
         return bridge_of(self.tag, vpc_id)
@@ -58,11 +66,11 @@ class DockerFabric:
 
     async def sync(self, state: FabricState) -> None:
         async with self._lock:
-            saved = parse_save(await _save(), self.tag)
+            saved = parse_save(await self._save(), self.tag)
             if not state.vpcs:  # nothing to enforce: leave no chains behind either
                 jumps = saved.jumps | saved.misplaced
                 if saved.chains or jumps:
-                    await _restore(clear_script(self.tag, saved.chains, jumps))
+                    await self._restore(clear_script(self.tag, saved.chains, jumps))
                 return
             present = {Jump(t, c, target) for t, c, target in saved.jumps}
             misplaced = {Jump(t, c, target) for t, c, target in saved.misplaced}
@@ -70,14 +78,14 @@ class DockerFabric:
                 render(state, self.tag), saved.chains, present, saved.hashes, misplaced
             )
             if script.count("\n") > 4:  # more than "*filter COMMIT *nat COMMIT": a change
-                await _restore(script)
+                await self._restore(script)
 
     async def clear(self) -> None:
         async with self._lock:
-            saved = parse_save(await _save(), self.tag)
+            saved = parse_save(await self._save(), self.tag)
             jumps = saved.jumps | saved.misplaced
             if saved.chains or jumps:
-                await _restore(clear_script(self.tag, saved.chains, jumps))
+                await self._restore(clear_script(self.tag, saved.chains, jumps))
 
 
 def _ensure(api: APIClient, spec: NetworkSpec) -> NetworkState:
@@ -143,31 +151,3 @@ def _state(raw: Mapping[str, Any]) -> NetworkState:
         created_at=engine_time(str(raw.get("Created", ""))),
         containers=len(raw.get("Containers") or {}),
     )
-
-
-async def _save() -> str:
-    out = await _run("iptables-save", "-t", "filter")
-    return out + await _run("iptables-save", "-t", "nat")
-
-
-async def _restore(script: str) -> None:
-    await _run("iptables-restore", "-w", "5", "--noflush", stdin=script)
-
-
-async def _run(*argv: str, stdin: str | None = None) -> str:
-    if shutil.which(argv[0]) is None:
-        raise BackendUnavailable(
-            f"{argv[0]} is not installed: run scripts/docker.sh as root (it installs iptables)"
-        )
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate(stdin.encode() if stdin is not None else None)
-    if proc.returncode != 0:
-        raise BackendUnavailable(
-            f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace').strip()}"
-        )
-    return out.decode()

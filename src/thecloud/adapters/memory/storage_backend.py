@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from thecloud.domain.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
 from thecloud.ports.storage import VolumeUsage
@@ -98,6 +98,10 @@ class MemoryMounter:
     async def unplug(self, container: str, path: str) -> None:
         self.plugged.get(container, {}).pop(path, None)
         self.created.get(container, {}).pop(path, None)
+
+    async def prune(self, keep: Collection[str]) -> int:
+        self.kept = set(keep)
+        return 0
 
     async def mounted(self, container: str) -> dict[str, str]:
         return dict(self.created.get(container, {}))
