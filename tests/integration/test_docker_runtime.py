@@ -111,6 +111,30 @@ async def test_list_returns_the_containers_with_all_labels(
     assert {s.id for s in everyone} == {s.id for s in made}
 
 
+async def test_list_tells_what_inspect_tells_of_running_and_dead_containers(
+    docker_runtime: DockerRuntime, busybox_image: str
+) -> None:
+    group = uuid.uuid4().hex
+    mark = {"group": group}
+    web = await started(
+        docker_runtime,
+        spec(busybox_image, "sleep", "60", labels=mark, ports=(PortMapping(0, 80),)),
+    )
+    dead = await started(docker_runtime, spec(busybox_image, "sh", "-c", "exit 3", labels=mark))
+    await exited(docker_runtime, dead.id)
+    listed = {s.id: s for s in await docker_runtime.list(mark)}
+    for ident in (web.id, dead.id):
+        inspected = await docker_runtime.inspect(ident)
+        assert inspected is not None
+        got = listed[ident]
+        assert (got.name, got.status, got.image, dict(got.labels), got.ports) == (
+            inspected.name, inspected.status, inspected.image, dict(inspected.labels),
+            inspected.ports,
+        )  # fmt: skip
+        assert (got.exit_code, got.oom_killed) == (inspected.exit_code, inspected.oom_killed)
+    assert listed[dead.id].exit_code == 3 and listed[web.id].ports[0].host > 0
+
+
 async def test_missing_image_is_not_found_and_a_malformed_one_invalid(
     docker_runtime: DockerRuntime,
 ) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from tests.unit.conftest import BUSYBOX_REF, Account, Harness
+from thecloud.adapters.memory.compute import MemoryInstances
 from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.domain.common import ListQuery
+from thecloud.domain.compute import Instance
 from thecloud.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from thecloud.services.deployments import DeploymentRequest
 
@@ -99,3 +103,44 @@ async def test_bad_deployments_and_roles(
     assert (await h.cloud.deployments.list(viewer, ListQuery())).total == 1
     with pytest.raises(Forbidden):
         await h.cloud.deployments.scale(viewer, "web", 4)
+
+
+async def test_the_stall_reason_is_cleared_once_the_deployment_converges(
+    h: Harness, owner: Account, runtime: MemoryRuntime
+) -> None:
+    await h.cloud.quotas.set_limits(owner.principal, {"instances": 2})
+    await h.cloud.deployments.create(owner.principal, req(3))
+    await settle(h)
+    stalled, _ = await h.cloud.deployments.get(owner.principal, "web")
+    assert "quota exceeded" in stalled.status_reason
+    await h.cloud.deployments.scale(owner.principal, "web", 2)
+    await settle(h)
+    d, replicas = await h.cloud.deployments.get(owner.principal, "web")
+    assert len(replicas) == 2 and d.status_reason == ""
+    types = [e.type for e in h.bus.published if e.resource_id == d.id]
+    assert types.count("container.stalled") == 1 and types.count("container.converged") == 1
+    await settle(h)  # nothing more to say
+    assert [e.type for e in h.bus.published if e.resource_id == d.id] == types
+
+
+async def test_a_pass_reads_every_deployments_replicas_at_once(
+    h: Harness, owner: Account, runtime: MemoryRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a", "b", "c"):
+        await h.cloud.deployments.create(owner.principal, req(1, name=name))
+    await settle(h)
+    reads: list[str] = []
+    find, live = MemoryInstances.find, MemoryInstances.live
+
+    async def counted_find(self: MemoryInstances, **filters: object) -> list[Instance]:
+        reads.append("find")
+        return await find(self, **filters)
+
+    async def counted_live(self: MemoryInstances, statuses: Sequence[str] = ()) -> list[Instance]:
+        reads.append("live")
+        return await live(self, statuses)
+
+    monkeypatch.setattr(MemoryInstances, "find", counted_find)
+    monkeypatch.setattr(MemoryInstances, "live", counted_live)
+    assert await h.cloud.deployments.reconcile() == 0
+    assert reads == ["live"]

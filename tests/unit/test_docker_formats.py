@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from thecloud.adapters.docker.logs import log_lines, since_param
-from thecloud.adapters.docker.parse import engine_time
+from thecloud.adapters.docker.parse import engine_time, listed_state
+from thecloud.adapters.docker.recipes import RECIPES
 from thecloud.adapters.docker.rootfs import upstream_version
+from thecloud.domain.compute import CATALOG, PortMapping
 
 
 def test_debian_versions_lose_epoch_revision_and_repack_suffix() -> None:
@@ -32,3 +34,32 @@ def test_log_lines_are_whole_lines_per_stream_across_frames() -> None:
 def test_engine_zero_time_is_none_and_since_keeps_microseconds() -> None:
     assert engine_time("0001-01-01T00:00:00Z") is None
     assert since_param(datetime(2024, 5, 1, 10, 0, 0, 5, tzinfo=UTC)) == "1714557600.000005000"
+
+
+ANY = "0.0.0.0"  # noqa: S104 - the engine's answer, not a binding
+
+
+def test_a_listed_container_with_its_bound_ports_once_per_address_family() -> None:
+    item = {
+        "Id": "abc",
+        "Names": ["/thecloud-i1"],
+        "Image": "thecloud/busybox:1.35.0",
+        "State": "running",
+        "Labels": {"thecloud.instance": "i1"},
+        "Ports": [
+            {"IP": ANY, "PrivatePort": 80, "PublicPort": 32768, "Type": "tcp"},
+            {"IP": "::", "PrivatePort": 80, "PublicPort": 32768, "Type": "tcp"},
+            {"IP": ANY, "PrivatePort": 53, "PublicPort": 5353, "Type": "udp"},
+            {"PrivatePort": 22, "Type": "tcp"},  # exposed, not published
+        ],
+    }
+    state = listed_state(item)
+    assert (state.id, state.name, state.status, state.image) == (
+        "abc", "thecloud-i1", "running", "thecloud/busybox:1.35.0",
+    )  # fmt: skip
+    assert state.labels == {"thecloud.instance": "i1"} and state.exit_code is None
+    assert state.ports == (PortMapping(5353, 53, "udp"), PortMapping(32768, 80, "tcp"))
+
+
+def test_the_builder_has_a_recipe_for_every_catalog_image_and_no_other() -> None:
+    assert sorted(RECIPES) == sorted(CATALOG)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.unit.conftest import Account, Harness
@@ -11,6 +14,8 @@ from tests.unit.test_instances import launched
 from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.domain.common import ListQuery
 from thecloud.domain.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound
+from thecloud.entrypoints.api.app import create_app
+from thecloud.entrypoints.api.routes import compute as compute_routes
 
 
 async def test_own_images_are_registered_uploaded_used_and_deleted(
@@ -70,3 +75,33 @@ async def test_a_pulled_image_joins_the_catalog_under_its_name(h: Harness, owner
     assert said == ["alpine:3.19: Pull complete"]
     ident = await launched(h, owner, image="alpine")
     assert (await h.cloud.instances.get(owner.principal, ident)).image_ref == "alpine:3.19"
+
+
+async def test_an_upload_is_authorized_before_its_body_is_stored(
+    h: Harness, owner: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await h.cloud.images.register(owner.principal, "tools", "")
+    stored: list[str] = []
+
+    @asynccontextmanager
+    async def spooled(*_: object) -> AsyncIterator[Path]:
+        stored.append("body")
+        raise AssertionError("the body was stored")
+        yield Path()  # pragma: no cover
+
+    monkeypatch.setattr(compute_routes, "spooled", spooled)
+    viewer = await h.register("viewer")
+    await h.cloud.tenants.invite(owner.principal, owner.tenant_id, viewer.email, "viewer")
+    stranger = await h.register("stranger")
+    transport = httpx.ASGITransport(app=create_app(h.cloud, migrate=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://cloud.test") as http:
+        for who, image, status in (
+            (stranger, "tools", 404),
+            (owner, "busybox", 404),  # the catalog's, not the tenant's
+            (viewer, "tools", 403),
+        ):
+            tenant = stranger.tenant_id if who is stranger else owner.tenant_id
+            headers = {"X-API-Key": who.key, "X-Tenant-ID": tenant}
+            sent = await http.post(f"/images/{image}/upload", content=b"x" * 1024, headers=headers)
+            assert sent.status_code == status, sent.text
+    assert stored == []

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from unittest.mock import AsyncMock
+
 import pytest
 
 from tests.unit.conftest import BUSYBOX_REF, Account, Harness
-from tests.unit.test_instances import launched
+from tests.unit.test_instances import launched, req
+from thecloud.adapters.memory.compute import MemoryInstances
 from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.domain.common import ListQuery
 from thecloud.domain.compute import InstanceStatus
-from thecloud.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
+from thecloud.domain.errors import (
+    BackendUnavailable,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+)
+from thecloud.services.instance_ops import InstanceOps
 
 S = InstanceStatus
 
@@ -150,3 +165,82 @@ async def test_the_worker_keeps_a_stats_history_within_its_retention(
     stranger = await h.register("stranger")
     with pytest.raises(NotFound):
         await h.cloud.instance_ops.metrics(stranger.principal, ident, ListQuery())
+
+
+def racing(
+    monkeypatch: pytest.MonkeyPatch, ops: InstanceOps, other: Callable[[], Awaitable[object]]
+) -> None:
+    """Run `other` (another writer) right after the operation's first read."""
+    real, raced = ops._uow, []
+
+    @asynccontextmanager
+    async def uow(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with real(*args, **kwargs) as opened:
+            yield opened
+        if kwargs.get("read_only") and not raced:
+            raced.append(True)
+            await other()
+
+    monkeypatch.setattr(ops, "_uow", uow)
+
+
+@pytest.mark.parametrize("remove", [False, True])
+async def test_tags_changed_meanwhile_are_a_conflict_not_a_lost_update(
+    h: Harness, owner: Account, runtime: MemoryRuntime, monkeypatch: pytest.MonkeyPatch,
+    remove: bool,
+) -> None:  # fmt: skip
+    ident = await launched(h, owner, labels={"team": "a"})
+    ops = h.cloud.instance_ops
+    racing(monkeypatch, ops, lambda: ops.set_tags(owner.principal, ident, {"other": "x"}))
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        if remove:
+            await ops.remove_tag(owner.principal, ident, "team")
+        else:
+            await ops.set_tags(owner.principal, ident, {"tier": "web"})
+    found = await h.cloud.instances.get(owner.principal, ident)
+    assert found.labels == {"team": "a", "other": "x"}
+
+
+async def test_a_resize_that_loses_the_race_leaves_the_container_alone(
+    h: Harness, owner: Account, runtime: MemoryRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ident = await launched(h, owner)  # basic-1
+    before = runtime.containers[container(runtime)].state
+    monkeypatch.setattr(MemoryInstances, "swap", AsyncMock(return_value=False))
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        await h.cloud.instance_ops.resize(owner.principal, ident, "standard-2")
+    after = runtime.containers[container(runtime)].state
+    assert (after.nano_cpus, after.memory_bytes) == (before.nano_cpus, before.memory_bytes)
+    assert not [call for call, _ in runtime.calls if call == "update"]
+
+
+async def test_a_resize_the_engine_refuses_changes_nothing(
+    h: Harness, owner: Account, runtime: MemoryRuntime
+) -> None:
+    ident = await launched(h, owner)
+    runtime.down = True
+    with pytest.raises(BackendUnavailable):
+        await h.cloud.instance_ops.resize(owner.principal, ident, "standard-2")
+    runtime.down = False
+    found = await h.cloud.instances.get(owner.principal, ident)
+    assert (found.instance_type, found.vcpus) == ("basic-1", 1)
+    used = {q.resource: q.used for q in await h.cloud.quotas.get(owner.principal)}
+    assert (used["vcpus"], used["memory_mb"]) == (1, 512)
+
+
+async def test_follow_needs_a_container_and_sends_new_lines(
+    h: Harness, owner: Account, runtime: MemoryRuntime
+) -> None:
+    starting = await h.cloud.instances.launch(owner.principal, req("later"))
+    with pytest.raises(Conflict, match="STARTING"):
+        await h.cloud.instances.follow(owner.principal, starting.id, None)
+    ident = await launched(h, owner)
+    found = await h.cloud.instances.get(owner.principal, ident)
+    lines = await h.cloud.instances.follow(owner.principal, ident, None)
+    first = asyncio.ensure_future(anext(lines))
+    await asyncio.sleep(0.05)
+    runtime.say(found.container_id or "", "news")
+    assert (await asyncio.wait_for(first, 2)).text == "news"
+    stranger = await h.register("stranger")
+    with pytest.raises(NotFound):
+        await h.cloud.instances.follow(stranger.principal, ident, None)

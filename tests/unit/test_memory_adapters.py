@@ -19,6 +19,7 @@ from thecloud.adapters.memory import (
     NestedWrite,
     ReadOnlyViolation,
 )
+from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.domain.audit import Event
 from thecloud.domain.common import ListQuery, PageRequest, new_id
 from thecloud.domain.errors import BackendUnavailable, Conflict, InvalidInput, Unauthorized
@@ -26,6 +27,7 @@ from thecloud.domain.identity import ApiKey, Tenant, User
 from thecloud.domain.quotas import QuotaLine, QuotaResource
 from thecloud.domain.rbac import Role
 from thecloud.domain.secrets import Secret
+from thecloud.ports.compute import ContainerSpec
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -304,3 +306,34 @@ def test_fake_tokens_expire_with_the_manual_clock() -> None:
     clock.advance(1)
     with pytest.raises(Unauthorized, match="expired"):
         codec.decode(token)
+
+
+async def _talking_container() -> tuple[MemoryRuntime, str]:
+    runtime = MemoryRuntime(images=("img",))
+    made = await runtime.create(ContainerSpec("c", "img", {}, 10**9, 1 << 20))
+    await runtime.start(made.id)  # says "started ..."
+    runtime.say(made.id, "two")
+    return runtime, made.id
+
+
+async def test_memory_runtime_logs_tail_like_docker() -> None:
+    runtime, ident = await _talking_container()
+    assert await runtime.logs(ident, tail=0) == []
+    assert [x.text for x in await runtime.logs(ident, tail=1)] == ["two"]
+    assert len(await runtime.logs(ident, tail=5)) == 2
+    assert len(await runtime.logs(ident)) == 2
+
+
+async def test_memory_runtime_follow_sends_new_lines_unless_asked_from_a_time() -> None:
+    runtime, ident = await _talking_container()
+    history = await runtime.logs(ident)
+    following = runtime.follow(ident)
+    nxt = asyncio.ensure_future(anext(following))
+    await asyncio.sleep(0.05)
+    assert not nxt.done()  # no replay of what was written before
+    runtime.say(ident, "three")
+    assert (await asyncio.wait_for(nxt, 2)).text == "three"
+    await runtime.stop(ident)
+    assert [x async for x in following] == []  # it ends once the container stopped
+    replay = [x.text async for x in runtime.follow(ident, since=history[0].at)]
+    assert replay == [history[0].text, "two", "three"]

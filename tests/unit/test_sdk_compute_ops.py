@@ -18,10 +18,14 @@ from thecloud.sdk import (
     APIConnectionError,
     AsyncClient,
     Client,
+    CloudAPIError,
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    RateLimitedError,
+    ServerError,
     UnauthorizedError,
+    ValidationError,
 )
 from thecloud.sdk._core import Call, Options
 from thecloud.sdk._ws import ws_url
@@ -158,6 +162,11 @@ def test_a_bearer_token_is_sent_as_authorization(streams: FakeStreams) -> None:
         (4403, ForbiddenError, "FORBIDDEN"),
         (4404, NotFoundError, "NOT_FOUND"),
         (4409, ConflictError, "CONFLICT"),
+        (4400, ValidationError, "INVALID_INPUT"),
+        (4429, RateLimitedError, "RATE_LIMITED"),
+        (4503, ServerError, "BACKEND_UNAVAILABLE"),
+        (4500, ServerError, "INTERNAL"),
+        (4418, CloudAPIError, "HTTP_418"),
     ],
 )
 def test_refusal_close_codes_become_sdk_errors(

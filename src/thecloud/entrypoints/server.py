@@ -6,15 +6,21 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
 
-from thecloud.bootstrap import bootstrap
+from thecloud.bootstrap import Container, bootstrap
 from thecloud.config import Settings
 from thecloud.domain.errors import CloudError, ConfigurationError
 from thecloud.entrypoints.api.app import create_app
 from thecloud.entrypoints.workers import Supervisor, server_spec, uvicorn_options
+
+if TYPE_CHECKING:
+    from thecloud.adapters.docker.images import BuiltImage
 
 
 def worker_app() -> FastAPI:
@@ -22,17 +28,37 @@ def worker_app() -> FastAPI:
     return create_app(bootstrap(Settings()), migrate=False)
 
 
-async def prepare(settings: Settings) -> None:
-    """Migrate the schema and sync the built-in roles, once, before any worker starts."""
+@asynccontextmanager
+async def prepared(
+    settings: Settings, known: list[BuiltImage] | None = None
+) -> AsyncIterator[Container]:
+    """Migrate the schema and sync the built-in roles and the image catalog (recording the
+    `known` catalog images, else those found on the engine); the platform, closed after."""
     from thecloud.adapters.sql.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade(settings.effective_database_url)
     container = bootstrap(settings)
+    if known is not None:
+        container.discover_images = _listed(known)
     try:
         await container.start()
+        yield container
     finally:
         await container.close()
+
+
+def _listed(images: list[BuiltImage]) -> Callable[[], Awaitable[list[BuiltImage]]]:
+    async def found() -> list[BuiltImage]:
+        return images
+
+    return found
+
+
+async def prepare(settings: Settings) -> None:
+    """Migrate the schema and sync the built-in roles, once, before any worker starts."""
+    async with prepared(settings):
+        pass
 
 
 def serve(settings: Settings) -> None:
@@ -75,21 +101,22 @@ def build_images(settings: Settings, names: list[str], force: bool, record: bool
     for image in built:
         done = "built" if image.built else "exists"
         say(f"{image.name} {image.reference} os={image.os} version={image.version} {done}")
-    if record:
-        asyncio.run(prepare(settings))
+    if record:  # what was just built or found is known: no second look at the engine
+        asyncio.run(_record(settings, built))
         say(f"catalog of {settings.effective_database_url.split('://')[0]} database updated")
+
+
+async def _record(settings: Settings, built: list[BuiltImage]) -> None:
+    async with prepared(settings, built):
+        pass
 
 
 def alias_image(settings: Settings, alias: str, target: str) -> None:
     """Make `alias` launch what catalog image `target` is (e.g. alpine -> busybox offline)."""
 
     async def run() -> None:
-        await prepare(settings)
-        container = bootstrap(settings)
-        try:
+        async with prepared(settings) as container:
             row = await container.images.alias(alias, target)
-        finally:
-            await container.close()
         say(f"{row.name} -> {target} ({row.reference or 'not built yet'})")
 
     asyncio.run(run())
@@ -100,12 +127,8 @@ def pull_image(settings: Settings, reference: str, name: str | None) -> None:
     reference itself)."""
 
     async def run() -> None:
-        await prepare(settings)
-        container = bootstrap(settings)
-        try:
+        async with prepared(settings) as container:
             row = await container.images.pull(reference, name or reference, say)
-        finally:
-            await container.close()
         say(f"{row.name} -> {row.reference} (version {row.version})")
 
     asyncio.run(run())

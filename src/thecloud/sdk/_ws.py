@@ -27,13 +27,19 @@ from thecloud.sdk.errors import (
 )
 
 Frame = str | bytes
-# how the server closes a stream it refuses: close code -> HTTP status and error code
-CLOSE_CODES: dict[int, tuple[int, str]] = {
-    4400: (400, "INVALID_INPUT"),
-    4401: (401, "UNAUTHORIZED"),
-    4403: (403, "FORBIDDEN"),
-    4404: (404, "NOT_FOUND"),
-    4409: (409, "CONFLICT"),
+# The server closes a stream it refuses with 4000 + the HTTP status the same refusal gets over
+# HTTP; the close frame carries no error code, so the status's usual one names it.
+CLOSE_BASE = 4000
+_CODE_OF_STATUS = {
+    400: "INVALID_INPUT",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL",
+    503: "BACKEND_UNAVAILABLE",
 }
 
 
@@ -56,8 +62,9 @@ def ws_headers(opts: Options) -> dict[str, str]:
 def closed_error(exc: ConnectionClosed, opts: Options) -> CloudAPIError | None:
     """What a closed stream means: None for a normal end, else the error its close code names."""
     code = exc.rcvd.code if exc.rcvd is not None else None
-    if code in CLOSE_CODES:
-        status, name = CLOSE_CODES[code]
+    if code is not None and CLOSE_BASE <= code < CLOSE_BASE + 1000:
+        status = code - CLOSE_BASE
+        name = _CODE_OF_STATUS.get(status, f"HTTP_{status}")
         reason = exc.rcvd.reason if exc.rcvd is not None else ""
         return error_class(status)(status, name, reason or name.replace("_", " ").lower())
     if isinstance(exc, ConnectionClosedOK):

@@ -35,10 +35,10 @@ from thecloud.services.base import Kernel
 from thecloud.services.fabric import network_name
 from thecloud.services.first_boot import first_boot_commands
 from thecloud.services.instances import usage
+from thecloud.services.recording import system_event
 from thecloud.services.tenancy import QuotaService
 
 S = InstanceStatus
-SYSTEM = "system"
 MAX_BACKOFF = 60.0
 log = logging.getLogger(__name__)
 
@@ -284,16 +284,8 @@ class ComputeWorker:
         data: dict[str, object] = {"name": i.name, "from": str(was), "to": str(i.status)}
         if i.status_reason:
             data["reason"] = i.status_reason
-        return Event(
-            id=new_id(),
-            tenant_id=i.tenant_id,
-            type=f"instance.{str(i.status).lower()}",
-            resource_type="instance",
-            resource_id=i.id,
-            actor_id=SYSTEM,
-            created_at=self._clock.now(),
-            data=data,
-        )
+        kind = f"instance.{str(i.status).lower()}"
+        return system_event(i.tenant_id, kind, "instance", i.id, self._clock.now(), data)
 
     async def sample(self) -> int:
         """Store a stats sample of every running instance; drop samples past retention."""

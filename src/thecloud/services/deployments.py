@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import logging
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from thecloud.domain.audit import Event
@@ -28,6 +29,7 @@ from thecloud.domain.identity import Principal
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service, by_id_or_name
 from thecloud.services.instances import InstanceService, instance_type
+from thecloud.services.recording import system_event
 
 S = InstanceStatus
 _GONE = (S.DELETING, S.DELETED)
@@ -110,20 +112,23 @@ class DeploymentService(Service):
 
     async def reconcile(self) -> int:
         """Make every deployment's replica count true; the number of replicas started or
-        stopped. Runs in the compute worker."""
+        stopped. Runs in the compute worker: two reads per pass, whatever the count."""
         async with self._uow(read_only=True) as uow:
             wanted = await uow.deployments.find()
+            replicas: dict[str, builtins.list[Instance]] = defaultdict(list)
+            if wanted:
+                for i in await uow.instances.live():  # not DELETED: DELETING ones count too
+                    if i.deployment_id is not None:
+                        replicas[i.deployment_id].append(i)
         changes = 0
         for d in wanted:
             try:
-                changes += await self._converge(d)
+                changes += await self._converge(d, replicas[d.id])
             except CloudError as exc:
                 await self._note(d, str(exc))
         return changes
 
-    async def _converge(self, d: Deployment) -> int:
-        async with self._uow(read_only=True) as uow:
-            replicas = await uow.instances.find(deployment_id=d.id)
+    async def _converge(self, d: Deployment, replicas: builtins.list[Instance]) -> int:
         live = [i for i in replicas if i.status not in _GONE]
         target = 0 if d.status == DeploymentStatus.DELETING else d.replicas
         if d.status == DeploymentStatus.DELETING and not live:
@@ -145,6 +150,8 @@ class DeploymentService(Service):
                     await uow.commit()
         if len(live) != target:
             self._instances.wake.set()
+        elif d.status_reason and d.status == DeploymentStatus.ACTIVE:
+            await self._note(d, "")  # converged: what stalled it is over
         return abs(target - len(live))
 
     async def _remove(self, d: Deployment, replicas_terminating: bool) -> None:
@@ -159,23 +166,25 @@ class DeploymentService(Service):
         return moved(i, self._clock.now(), S.DELETING, "scaled down")
 
     async def _note(self, d: Deployment, reason: str) -> None:
-        """Record why the deployment cannot converge (e.g. the quota), once per reason."""
+        """Record why the deployment cannot converge (e.g. the quota), once per reason; an
+        empty reason clears it once the deployment has converged."""
         if d.status_reason == reason:
             return
-        log.warning("deployment %s: %s", d.id, reason)
+        if reason:
+            log.warning("deployment %s: %s", d.id, reason)
         async with self._uow() as uow:
             current = await uow.deployments.get(d.id)
-            if current is not None:
+            if current is not None and current.status_reason != reason:
                 await uow.deployments.update(replace(current, status_reason=reason))
-                await uow.emit(self._event(d, "container.stalled", {"reason": reason}))
+                if reason:
+                    await uow.emit(self._event(d, "container.stalled", {"reason": reason}))
+                else:
+                    await uow.emit(self._event(d, "container.converged", {}))
                 await uow.commit()
 
     def _event(self, d: Deployment, kind: str, data: dict[str, object]) -> Event:
-        return Event(
-            id=new_id(), tenant_id=d.tenant_id, type=kind, resource_type="deployment",
-            resource_id=d.id, actor_id="system", created_at=self._clock.now(),
-            data={"name": d.name, **data},
-        )  # fmt: skip
+        data = {"name": d.name, **data}
+        return system_event(d.tenant_id, kind, "deployment", d.id, self._clock.now(), data)
 
 
 def _replica_name(d: Deployment) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -22,10 +23,10 @@ from thecloud.domain.errors import CloudError, InvalidInput, NotFound
 from thecloud.ports.clock import Clock
 from thecloud.ports.uow import UnitOfWork, UnitOfWorkFactory
 from thecloud.services.dns_sync import DnsSync, RRKey
+from thecloud.services.recording import system_event
 
 log = logging.getLogger(__name__)
 INSTANCE_TTL = 60  # short: an instance's address goes with it
-SYSTEM = "system"
 
 
 def instance_fqdn(name: str, zone: str) -> str | None:
@@ -174,29 +175,25 @@ class DnsRegistrar:
             "zone_id": r.zone_id, "name": r.name, "type": str(r.type), "content": r.content,
             "instance_id": r.instance_id,
         }  # fmt: skip
-        return Event(
-            id=new_id(),
-            tenant_id=r.tenant_id,
-            type=kind,
-            resource_type="dns_record",
-            resource_id=r.id,
-            actor_id=SYSTEM,
-            created_at=self._clock.now(),
-            data=data,
-        )
+        return system_event(r.tenant_id, kind, "dns_record", r.id, self._clock.now(), data)
 
     async def reconcile(self) -> int:
         """Heal: every private zone's instance records match the live instances of its VPC
-        (read first; a zone is written only where something differs)."""
+        (read first, the live instances once for every zone; a zone is written only where
+        something differs)."""
         if not self._sync.configured:
             return 0
         async with self._uow(read_only=True) as uow:
             zones = [z for z in await uow.dns_zones.find() if z.vpc_id is not None]
+            by_vpc: dict[str, list[Instance]] = defaultdict(list)
+            if zones:
+                for i in await uow.instances.live():
+                    if i.vpc_id is not None and i.deleted_at is None:
+                        by_vpc[i.vpc_id].append(i)
             stale = []
             for z in zones:
                 rows = await uow.dns_records.find(zone_id=z.id)
-                live = await uow.instances.find(vpc_id=z.vpc_id, deleted_at=None)
-                if plan(z, rows, live, self._clock.now()):
+                if plan(z, rows, by_vpc[z.vpc_id or ""], self._clock.now()):
                     stale.append(z)
         fixed = 0
         with self._sync.outage.watch("registering instances"):

@@ -36,11 +36,17 @@ class ImageService(Service):
             await uow.commit()
         return row
 
-    async def upload(self, p: Principal, ident: str, rootfs: Path, os: str, version: str) -> Image:
-        """Import the uploaded root filesystem tarball as the image's local reference."""
+    async def uploadable(self, p: Principal, ident: str) -> Image:
+        """The tenant's own image `ident`, if the caller may upload its root filesystem: the
+        check to make before receiving an upload."""
         async with self._uow(read_only=True) as uow:
             row = await self._own(uow, p, ident)
         self.allow(p, "image:create", "image", row.id, row.name)
+        return row
+
+    async def upload(self, p: Principal, ident: str, rootfs: Path, os: str, version: str) -> Image:
+        """Import the uploaded root filesystem tarball as the image's local reference."""
+        row = await self.uploadable(p, ident)
         reference = (
             f"thecloud-user/{(row.tenant_id or p.tenant_id)[:8]}-{_slug(row.name)}:{row.id[:8]}"
         )

@@ -3,7 +3,7 @@ exec, stats and a console. Each acts on the engine inside the request, then reco
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from thecloud.domain.common import ListQuery, Page
@@ -86,42 +86,55 @@ class InstanceOps(Service):
                 found, self._clock.now(), instance_type=kind.id, vcpus=kind.vcpus,
                 memory_mb=kind.memory_mb,
             )  # fmt: skip
-            if found.container_id:
-                await self._runtime.update_limits(
-                    found.container_id, kind.vcpus * 10**9, kind.memory_mb * 1024 * 1024
-                )
             if not await uow.instances.swap(resized, found.version):
                 raise Conflict(f"instance {found.name} changed meanwhile; retry the resize")
             await self._record(uow, p, "instance:resize", "instance", found.id, {"to": kind.id})
+            if found.container_id:  # last: an engine error rolls everything above back
+                await self._runtime.update_limits(
+                    found.container_id, kind.vcpus * 10**9, kind.memory_mb * 1024 * 1024
+                )
             await uow.commit()
         return resized
 
     async def set_metadata(self, p: Principal, ident: str, metadata: Mapping[str, str]) -> Instance:
-        return await self._change(p, ident, "instance:metadata", metadata=dict(metadata))
+        validate_labels(metadata, "metadata")
+        return await self._change(
+            p, ident, "instance:metadata", lambda _: {"metadata": dict(metadata)}
+        )
 
     async def set_tags(self, p: Principal, ident: str, tags: Mapping[str, str]) -> Instance:
         """Add or replace these tags (the instance's labels); others are kept."""
-        async with self._uow(read_only=True) as uow:
-            found = await self._find(uow, p, ident)
-        return await self._change(p, ident, "instance:tag", labels={**found.labels, **tags})
+        validate_labels(tags, "tag")  # before any read: a bad tag is a 400 whatever the instance
+        return await self._change(
+            p,
+            ident,
+            "instance:tag",
+            lambda found: {"labels": dict(validate_labels({**found.labels, **tags}, "tag"))},
+        )
 
     async def remove_tag(self, p: Principal, ident: str, key: str) -> Instance:
-        async with self._uow(read_only=True) as uow:
-            found = await self._find(uow, p, ident)
-        if key not in found.labels:
-            raise not_found("tag", key)
-        kept = {k: v for k, v in found.labels.items() if k != key}
-        return await self._change(p, ident, "instance:untag", labels=kept)
+        def without(found: Instance) -> dict[str, object]:
+            if key not in found.labels:
+                raise not_found("tag", key)
+            return {"labels": {k: v for k, v in found.labels.items() if k != key}}
 
-    async def _change(self, p: Principal, ident: str, action: str, **fields: object) -> Instance:
-        for name, value in fields.items():
-            validate_labels(value, "metadata" if name == "metadata" else "tag")  # type: ignore[arg-type]
+        return await self._change(p, ident, "instance:untag", without)
+
+    async def _change(
+        self,
+        p: Principal,
+        ident: str,
+        action: str,
+        change: Callable[[Instance], dict[str, object]],
+    ) -> Instance:
+        """Read the instance once, apply `change` to what was read, and save it only if it
+        is still that version (a concurrent change is a Conflict, never a lost update)."""
         async with self._uow(read_only=True) as uow:
             found = await self._find(uow, p, ident)
         self.allow(p, "instance:update", "instance", found.id, found.name)
         if found.status == S.DELETED:
             raise Conflict(f"instance {found.name} is terminated")
-        return await self._save(p, found, action, **fields)
+        return await self._save(p, found, action, **change(found))
 
     async def exec(
         self, p: Principal, ident: str, command: tuple[str, ...], timeout: float

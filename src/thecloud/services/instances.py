@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -222,6 +222,16 @@ class InstanceService(Service):
         if not found.container_id or found.status == S.DELETED:
             return []
         return await self._runtime.logs(found.container_id, tail, as_utc(since))
+
+    async def follow(
+        self, p: Principal, ident: str, since: datetime | None
+    ) -> AsyncIterator[LogLine]:
+        """Authorize, then the instance's output as it is written (from `since` first, if
+        given); Conflict while it has no container yet (STARTING) or any more (DELETED)."""
+        found = await self.get(p, ident)
+        if not found.container_id or found.status == S.DELETED:
+            raise Conflict(f"instance {found.name} is {found.status}; it has no output to follow")
+        return self._runtime.follow(found.container_id, as_utc(since))
 
 
 def _summary(i: Instance) -> dict[str, object]:

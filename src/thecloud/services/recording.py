@@ -1,14 +1,39 @@
-"""Writes the audit record and the event of a mutation, in the mutation's own transaction."""
+"""Writes the audit record and the event of a mutation, in the mutation's own transaction;
+`system_event` is the event of a change the platform made by itself (the workers)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from thecloud.domain.audit import AuditRecord, Event
 from thecloud.domain.common import new_id
 from thecloud.domain.identity import Principal
 from thecloud.ports.clock import Clock
 from thecloud.ports.uow import UnitOfWork
+
+SYSTEM = "system"  # the actor of what the platform does by itself
+
+
+def system_event(
+    tenant_id: str,
+    kind: str,
+    resource_type: str,
+    resource_id: str,
+    at: datetime,
+    data: Mapping[str, object],
+) -> Event:
+    """An event of type `kind` whose actor is the platform (a worker or a reconciler)."""
+    return Event(
+        id=new_id(),
+        tenant_id=tenant_id,
+        type=kind,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        actor_id=SYSTEM,
+        created_at=at,
+        data=dict(data),
+    )
 
 
 class Recorder:

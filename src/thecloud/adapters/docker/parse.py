@@ -1,4 +1,5 @@
-"""The Docker Engine's JSON (container and image inspect) as the port's value objects."""
+"""The Docker Engine's JSON (container list and inspect, image inspect) as the port's value
+objects."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from thecloud.domain.compute import PortMapping
 from thecloud.ports.compute import ContainerState, ContainerStatus, ImageInfo
 
 _FINISHED = (ContainerStatus.EXITED, ContainerStatus.DEAD)
+# states whose listing says all a ContainerState needs besides start time and limits; the
+# others (exited, dead, created, ...) are inspected for their exit code and OOM kill
+LISTED = (ContainerStatus.RUNNING, ContainerStatus.PAUSED, ContainerStatus.RESTARTING)
 
 
 def engine_time(value: str | None) -> datetime | None:
@@ -37,6 +41,25 @@ def container_state(data: Mapping[str, Any]) -> ContainerState:
         ports=bound_ports(data),
         nano_cpus=host.get("NanoCpus") or 0,
         memory_bytes=host.get("Memory") or 0,
+    )
+
+
+def listed_state(item: Mapping[str, Any]) -> ContainerState:
+    """A ContainerState from one entry of `GET /containers/json` (no inspect): id, name,
+    status, labels, image and the bound host ports; no start time or limits."""
+    names = item.get("Names") or [""]
+    bound = {
+        (int(p["PublicPort"]), int(p["PrivatePort"]), p.get("Type") or "tcp")
+        for p in item.get("Ports") or ()
+        if p.get("PublicPort")
+    }
+    return ContainerState(
+        id=item["Id"],
+        name=names[0].lstrip("/"),
+        status=item.get("State", ""),
+        labels=dict(item.get("Labels") or {}),
+        image=item.get("Image", ""),
+        ports=tuple(PortMapping(h, c, p) for h, c, p in sorted(bound, key=lambda k: (k[1], k[2]))),
     )
 
 

@@ -18,7 +18,8 @@ MIRRORS = (
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    """One buildable image. `kind` is "busybox" (from busybox-static) or "debian" (mmdebstrap).
+    """One buildable image (its name a key of domain/compute.CATALOG, which describes it).
+    `kind` is "busybox" (from busybox-static) or "debian" (mmdebstrap).
 
     `version_of` names the Debian package whose version the image reports (empty: the Debian
     release from /etc/debian_version); `files` are scripts put into the root filesystem.
@@ -26,7 +27,6 @@ class Recipe:
 
     name: str
     kind: str
-    description: str
     packages: tuple[str, ...] = ()
     version_of: str = ""
     cmd: tuple[str, ...] = ("/bin/sh",)
@@ -95,35 +95,32 @@ REDIS_CMD = ("redis-server", "--protected-mode", "no")
 _DEBIAN_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def _debian(name: str, description: str, packages: tuple[str, ...], *cmd: str, **kw: Any) -> Recipe:
+def _debian(name: str, packages: tuple[str, ...], *cmd: str, **kw: Any) -> Recipe:
     version_of = packages[0] if packages else ""
-    return Recipe(name, "debian", description, packages, version_of, cmd, (_DEBIAN_PATH,), **kw)
+    return Recipe(name, "debian", packages, version_of, cmd, (_DEBIAN_PATH,), **kw)
 
 
 CATALOG: tuple[Recipe, ...] = (
-    Recipe("busybox", "busybox", "BusyBox from Debian's busybox-static"),
-    _debian("debian:12", "Debian 12 (bookworm), minbase", (), "/bin/bash"),
-    _debian("python:3.11", "Python 3 on Debian 12", ("python3",), "python3"),
-    _debian("node:18", "Node.js on Debian 12", ("nodejs",), "node"),
-    _debian("redis:7", "Redis on Debian 12", ("redis-server",), *REDIS_CMD),
+    Recipe("busybox", "busybox"),
+    _debian("debian:12", (), "/bin/bash"),
+    _debian("python:3.11", ("python3",), "python3"),
+    _debian("node:18", ("nodejs",), "node"),
+    _debian("redis:7", ("redis-server",), *REDIS_CMD),
     _debian(
-        "postgres:15",
-        "PostgreSQL 15 on Debian 12 (set POSTGRES_PASSWORD)",
+        "postgres:15",  # set POSTGRES_PASSWORD
         ("postgresql-15",),
         "/usr/local/bin/thecloud-postgres",
         files={"/usr/local/bin/thecloud-postgres": POSTGRES_ENTRYPOINT},
         hooks=('rm -rf "$1"/var/lib/postgresql/15 "$1"/etc/postgresql/15/main',),
     ),
     _debian(
-        "mariadb:10.11",
-        "MariaDB 10.11 on Debian 12 (set MARIADB_ROOT_PASSWORD)",
+        "mariadb:10.11",  # set MARIADB_ROOT_PASSWORD
         ("mariadb-server",),
         "/usr/local/bin/thecloud-mariadb",
         files={"/usr/local/bin/thecloud-mariadb": MARIADB_ENTRYPOINT},
     ),
     _debian(
         "nginx",
-        "nginx on Debian 12",
         ("nginx",),
         *("nginx", "-g", "daemon off;"),
         hooks=(

@@ -35,7 +35,7 @@ from thecloud.adapters.docker.logs import (
     log_lines,
     logs_response,
 )
-from thecloud.adapters.docker.parse import container_state, image_info
+from thecloud.adapters.docker.parse import LISTED, container_state, image_info, listed_state
 from thecloud.adapters.docker.session import DockerSession
 from thecloud.adapters.docker.stats import read_stats
 from thecloud.domain.compute import PortMapping
@@ -87,6 +87,8 @@ class DockerRuntime:
         return await self._call(lambda api: _inspect(api, ident))
 
     async def list(self, labels: Mapping[str, str]) -> list[ContainerState]:
+        """Running (and paused) containers as the engine lists them: without their start
+        time and limits (`inspect` has those); the others inspected, with exit code."""
         return await self._call(lambda api: _list(api, labels))
 
     async def logs(
@@ -244,9 +246,14 @@ def _existing(api: APIClient, ident: str) -> ContainerState:
 
 
 def _list(api: APIClient, labels: Mapping[str, str]) -> list[ContainerState]:
+    """One listing; only the containers that are not running are inspected (their exit code
+    and OOM kill are not in it). One gone meanwhile is left out."""
     wanted = [f"{key}={value}" for key, value in labels.items()]
     found = api.containers(all=True, filters={"label": wanted})
-    states = (_inspect(api, item["Id"]) for item in found)
+    states = (
+        listed_state(item) if item.get("State") in LISTED else _inspect(api, item["Id"])
+        for item in found
+    )
     return [state for state in states if state is not None]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import itertools
 from collections.abc import AsyncIterator, Mapping
@@ -21,6 +22,8 @@ from thecloud.ports.compute import (
     Progress,
 )
 from thecloud.ports.compute import ContainerStatus as CS
+
+FOLLOW_POLL_SECONDS = 0.01
 
 
 @dataclass
@@ -124,11 +127,23 @@ class MemoryRuntime:
     ) -> builtins.list[LogLine]:
         self._up("logs", ident)
         lines = [x for x in self._get(ident).output if since is None or x.at >= since]
-        return lines[-tail:] if tail else lines
+        return lines if tail is None else lines[max(len(lines) - tail, 0) :]  # tail=0: none
 
     async def follow(self, ident: str, since: datetime | None = None) -> AsyncIterator[LogLine]:
-        for line in await self.logs(ident, None, since):
-            yield line
+        """Like Docker: new lines only when `since` is None, else from `since` on; it ends
+        once the container is no longer running (or is removed)."""
+        self._up("follow", ident)
+        c = self._get(ident)
+        seen = len(c.output) if since is None else 0
+        while True:
+            for line in c.output[seen:]:
+                if since is None or line.at >= since:
+                    yield line
+            seen = len(c.output)
+            live = c.state.status in (CS.RUNNING, CS.PAUSED, CS.RESTARTING)
+            if not live or self.containers.get(c.state.id) is not c:
+                return
+            await asyncio.sleep(FOLLOW_POLL_SECONDS)
 
     async def update_limits(self, ident: str, nano_cpus: int, memory_bytes: int) -> None:
         self._up("update", ident)

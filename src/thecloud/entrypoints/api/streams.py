@@ -11,24 +11,30 @@ from thecloud.bootstrap import Container
 from thecloud.domain.errors import CloudError
 from thecloud.domain.identity import Principal
 from thecloud.entrypoints.api.deps import ws_principal
+from thecloud.entrypoints.api.errors import status_of
 
-# Close codes in the 4000s mirror the HTTP statuses the same refusal gets over HTTP.
-_CLOSE_CODES = {"UNAUTHORIZED": 4401, "FORBIDDEN": 4403, "NOT_FOUND": 4404, "CONFLICT": 4409}
+CLOSE_BASE = 4000  # a refusal closes with 4000 + the HTTP status it gets over HTTP
+
+
+def close_code(exc: CloudError) -> int:
+    """The close code of a refused stream: 4000 + the status of api/errors.py's one mapping
+    (4404 not found, 4409 conflict, 4429 rate limited, 4503 backend unavailable, ...)."""
+    return CLOSE_BASE + status_of(exc)
 
 
 async def opened(
     ws: WebSocket, check: Callable[[Principal], Awaitable[object]]
 ) -> Principal | None:
     """Authenticate the caller and run `check` (authorization, lookups); accept the socket,
-    or close it with 44xx and the reason (accepted first: a close before the handshake
-    reaches the client as a bare HTTP 403)."""
+    or close it with `close_code` and the reason (accepted first: a close before the
+    handshake reaches the client as a bare HTTP 403)."""
     c: Container = ws.app.state.container
     try:
         p = await ws_principal(ws, c)
         await check(p)
     except CloudError as exc:
         await ws.accept()
-        await ws.close(code=_CLOSE_CODES.get(exc.code, 4403), reason=exc.message[:120])
+        await ws.close(code=close_code(exc), reason=exc.message[:120])
         return None
     await ws.accept()
     return p

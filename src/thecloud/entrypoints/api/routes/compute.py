@@ -73,11 +73,12 @@ async def upload_image(request: Request, image: str, p: CurrentPrincipal, c: Ser
     """The root filesystem as the request body (a tar archive, plain or compressed); the
     image becomes AVAILABLE, with the os and version its os-release names."""
     settings = c.settings
+    row = await c.images.uploadable(p, image)  # before a byte of the body is stored
     async with spooled(
         request, settings.data_dir / "uploads", settings.image_upload_max_bytes
     ) as tarball:
         os, version = await asyncio.to_thread(rootfs_identity, tarball)
-        done = await c.images.upload(p, image, tarball, os, version)
+        done = await c.images.upload(p, row.id, tarball, os, version)
     return ok(request, shapes.image(done))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import orjson
@@ -20,7 +21,7 @@ from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, liste
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes import shapes
 from thecloud.entrypoints.api.streams import first_of, opened, until_closed
-from thecloud.ports.compute import Session
+from thecloud.ports.compute import ContainerStats, LogLine, Session
 
 router = APIRouter(tags=["compute"], responses=RESPONSES)
 STATS_SECONDS = 2.0
@@ -135,12 +136,16 @@ async def ws_logs(ws: WebSocket, instance: str) -> None:
     `?since=` (RFC 3339) replays from that time first."""
     c: Container = ws.app.state.container
     since = _time(ws.query_params.get("since"))
-    if (p := await opened(ws, lambda p: c.instances.get(p, instance))) is None:
+    streams: list[AsyncIterator[LogLine]] = []
+
+    async def start(p: Principal) -> None:
+        streams.append(await c.instances.follow(p, instance, since))
+
+    if await opened(ws, start) is None:
         return
-    found = await c.instances.get(p, instance)
 
     async def pump() -> None:
-        async for line in c.runtime.follow(found.container_id or "", since):
+        async for line in streams[0]:
             await ws.send_text(orjson.dumps(shapes.log_line(line)).decode())
 
     await first_of(pump(), until_closed(ws))
@@ -152,14 +157,20 @@ async def ws_logs(ws: WebSocket, instance: str) -> None:
 async def ws_stats(ws: WebSocket, instance: str) -> None:
     """A stats sample every 2 s, as JSON, while the connection lasts."""
     c: Container = ws.app.state.container
-    if (p := await opened(ws, lambda p: c.instance_ops.stats(p, instance))) is None:
+    samples: list[ContainerStats] = []
+
+    async def first(p: Principal) -> None:
+        samples.append(await c.instance_ops.stats(p, instance))
+
+    if (p := await opened(ws, first)) is None:
         return
 
     async def pump() -> None:
+        sample = samples[0]  # the check's sample is the first frame
         while True:
-            sample = await c.instance_ops.stats(p, instance)
             await ws.send_text(orjson.dumps(shapes.stats(sample)).decode())
             await asyncio.sleep(STATS_SECONDS)
+            sample = await c.instance_ops.stats(p, instance)
 
     await first_of(pump(), until_closed(ws))
 
