@@ -293,7 +293,7 @@ def bootstrap(
     )
     deployments = DeploymentService(kernel, instances)
     worker.also(deployments.reconcile)
-    vpcs = VpcService(kernel, quotas, fabric, settings.installation, instances.wake)
+    vpcs = VpcService(kernel, quotas, fabric, instances.wake)
     worker.also(vpcs.finish_deletes)
     worker.also_heal(fabric.reconcile)
     worker.also_heal(registrar.reconcile)

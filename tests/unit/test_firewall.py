@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from thecloud.adapters.docker.firewall import (
+    Jump,
     bridge_of,
     clear_script,
+    has_changes,
     parse_save,
     render,
     restore_script,
@@ -156,3 +158,36 @@ def test_only_chains_whose_content_changed_are_rewritten() -> None:
     )
     rewritten = {line[1:].split()[0] for line in again.splitlines() if line.startswith(":")}
     assert rewritten == {f"{p}-SRC", f"{p}-IN"}  # the filters themselves did not change
+
+
+def test_the_host_chain_opens_each_vpc_router_given_and_nothing_without_one() -> None:
+    p = f"TC-{TAG}"
+    routed = VpcNet(A.id, A.bridge, A.cidr, gateway="10.0.0.1")
+    host = render(FabricState(vpcs=(routed, B)), TAG).tables["filter"][f"{p}-HOST"]
+    assert host[2:] == [
+        f"-i {A.bridge} -d 10.0.0.1/32 -p icmp --icmp-type echo-request -j ACCEPT",
+        f"-i {A.bridge} -d 10.0.0.1/32 -p udp --dport 53 -j ACCEPT",
+        f"-i {A.bridge} -d 10.0.0.1/32 -p tcp --dport 53 -j ACCEPT",
+        "-j DROP",
+    ]  # B has no router address: its instances reach nothing on the host
+
+
+def test_saved_jumps_are_jumps_and_a_script_without_changes_is_told_apart() -> None:
+    p, mark = f"TC-{TAG}", f'-m comment --comment "thecloud:{TAG}"'
+    saved = "\n".join(
+        [
+            "*nat",
+            f":{p}-POST - [0:0]",
+            f"-A POSTROUTING {mark} -j {p}-POST",
+            "*filter",
+            f":{p}-HOST - [0:0]",
+            "-A INPUT -j RETURN",
+            f"-A INPUT {mark} -j {p}-HOST",
+        ]
+    )
+    got = parse_save(saved, TAG)
+    assert got.jumps == {Jump("nat", "POSTROUTING", f"{p}-POST")}
+    assert got.misplaced == {Jump("filter", "INPUT", f"{p}-HOST")}
+    assert all(isinstance(j, Jump) for j in got.jumps | got.misplaced)
+    assert has_changes(restore_script(render(STATE, TAG), got.chains, got.jumps))
+    assert not has_changes("*filter\nCOMMIT\n*nat\nCOMMIT\n")

@@ -34,6 +34,11 @@ class Conflict(CloudError):
     code = "CONFLICT"
 
 
+class RangeInUse(Conflict):
+    """An address range the host already uses (another VPC, or a network of the container
+    engine outside the platform): a default range may move on to the next free one."""
+
+
 class PayloadTooLarge(CloudError):
     code = "PAYLOAD_TOO_LARGE"
 

@@ -288,7 +288,23 @@ def _choice(kind: type[StrEnum], value: str, field: str) -> Any:
         raise InvalidInput(f"{field} {value!r} is invalid: one of {options}") from None
 
 
-def default_rules(group: SecurityGroup, now: datetime, new_id: Any) -> list[SecurityRule]:
+def new_security_group(
+    tenant_id: str,
+    vpc_id: str,
+    name: str,
+    description: str,
+    is_default: bool,
+    actor: str,
+    now: datetime,
+) -> tuple[SecurityGroup, list[SecurityRule]]:
+    """A new security group and the rules it starts with (`default_rules`)."""
+    group = SecurityGroup(
+        new_id(), tenant_id, vpc_id, name, description, is_default, actor, now, now
+    )
+    return group, default_rules(group, now)
+
+
+def default_rules(group: SecurityGroup, now: datetime) -> list[SecurityRule]:
     """A default group lets its members talk to each other and everything out; a new group
     lets everything out (its ingress is closed until a rule opens it)."""
     out = [

@@ -33,7 +33,6 @@ class NetworkState:
     cidr: str
     labels: Mapping[str, str]
     created_at: datetime | None = None
-    containers: int = 0  # endpoints attached
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +75,7 @@ class VpcNet:
     bridge: str
     cidr: str
     egress: tuple[Egress, ...] = ()  # in order: the first that matches decides the snat
+    gateway: str = ""  # the VPC router's address on the bridge ("": instances reach no host)
 
 
 @dataclass(frozen=True, slots=True)

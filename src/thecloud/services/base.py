@@ -49,12 +49,18 @@ async def by_id(repo: Repository[T], kind: str, tenant_id: str, ident: str) -> T
 
 
 async def by_id_or_name(
-    repo: Repository[T], kind: str, tenant_id: str, ident: str, **filters: object
+    repo: Repository[T],
+    kind: str,
+    tenant_id: str,
+    ident: str,
+    *,
+    field: str = "name",
+    **filters: object,
 ) -> T:
-    """A tenant's resource by id, else by name (`filters` narrow the name lookup, e.g. to live
-    rows); NotFound, in the one wording, when neither finds it."""
+    """A tenant's resource by id, else by `field` (its name unless told; `filters` narrow that
+    lookup, e.g. to live rows); NotFound, in the one wording, when neither finds it."""
     found = await repo.get(ident, tenant_id)
-    found = found or await repo.find_one(tenant_id=tenant_id, name=ident, **filters)
+    found = found or await repo.find_one(**{"tenant_id": tenant_id, field: ident, **filters})
     if found is None:
         raise not_found(kind, ident)
     return found

@@ -85,6 +85,18 @@ class FabricSync:
         async with self._net_lock, _FileLock(path):
             yield
 
+    def bridge_name(self, vpc_id: str) -> str:
+        """The host interface name a new VPC's network gets."""
+        return self.fabric.bridge_name(vpc_id)
+
+    async def ensure_network(self, vpc: Vpc) -> None:
+        """The VPC's network exists (labelled as this installation's); idempotent."""
+        await self.fabric.ensure_network(network_spec(vpc, self._installation))
+
+    async def remove_network(self, vpc: Vpc) -> None:
+        """The VPC's network is gone (a missing one is fine)."""
+        await self.fabric.remove_network(vpc.network)
+
     async def sync(self) -> None:
         """Make the data path match the store (call after committing a networking change)."""
         self._asked += 1
@@ -107,7 +119,7 @@ class FabricSync:
         async with self._uow(read_only=True) as uow:
             vpc = await uow.vpcs.get(i.vpc_id)
         if vpc is not None:
-            await self.fabric.ensure_network(network_spec(vpc, self._installation))
+            await self.ensure_network(vpc)
         await self.sync()
 
     async def released(self, i: Instance) -> None:
@@ -141,7 +153,7 @@ class FabricSync:
         for vpc in vpcs.values():
             if vpc.network not in names and vpc.status == VpcStatus.AVAILABLE:
                 log.warning("network of VPC %s is missing; recreating it", vpc.id)
-                await self.fabric.ensure_network(network_spec(vpc, self._installation))
+                await self.ensure_network(vpc)
                 fixed += 1
         now = self._clock.now()
         for n in found:
@@ -180,7 +192,7 @@ async def desired(uow: UnitOfWork) -> FabricState:
     egress = await _egress(uow, live, public_of, {e.id: e.address for e in eips})
     return FabricState(
         vpcs=tuple(
-            VpcNet(v.id, v.bridge, v.cidr, tuple(egress.get(v.id, ())))
+            VpcNet(v.id, v.bridge, v.cidr, tuple(egress.get(v.id, ())), v.gateway_ip)
             for v in sorted(vpcs, key=lambda v: v.id)
         ),
         peerings=tuple(

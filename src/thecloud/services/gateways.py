@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from thecloud.domain.common import ListQuery, Page, new_id, validate_name
-from thecloud.domain.errors import Conflict, InvalidInput, not_found
+from thecloud.domain.errors import Conflict, InvalidInput
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
     EipStatus,
@@ -32,18 +32,15 @@ _ALLOCATE_TRIES = 5  # another process may take the same free address first
 
 
 async def find_eip(uow: UnitOfWork, tenant_id: str, ident: str) -> ElasticIp:
-    found = await uow.elastic_ips.get(ident, tenant_id)
-    found = found or await uow.elastic_ips.find_one(tenant_id=tenant_id, address=ident)
-    if found is None:
-        raise not_found("elastic IP", ident)
-    return found
+    """By id, else by address."""
+    return await by_id_or_name(uow.elastic_ips, "elastic IP", tenant_id, ident, field="address")
 
 
-async def routes_to(uow: UnitOfWork, target_id: str) -> list[str]:
-    """Names of the route tables with a route to this gateway."""
+async def routes_to(uow: UnitOfWork, tenant_id: str, target_id: str) -> list[str]:
+    """Names of the tenant's route tables with a route to this gateway."""
     return [
         t.name
-        for t in await uow.route_tables.find()
+        for t in await uow.route_tables.find(tenant_id=tenant_id)
         if any(r.target_id == target_id for r in t.routes)
     ]
 
@@ -229,7 +226,7 @@ class InternetGatewayService(Service):
             self.allow(p, "vpc:delete", "internet_gateway", igw.id, igw.name)
             if igw.vpc_id is not None:
                 raise Conflict("the internet gateway is attached to a VPC: detach it first")
-            if users := await routes_to(uow, igw.id):
+            if users := await routes_to(uow, p.tenant_id, igw.id):
                 raise Conflict(
                     f"route tables {', '.join(users)} route through this internet gateway: "
                     "remove those routes first"
@@ -284,7 +281,7 @@ class NatGatewayService(Service):
         async with self._uow() as uow:
             nat = await by_id(uow.nat_gateways, "NAT gateway", p.tenant_id, ident)
             self.allow(p, "vpc:delete", "nat_gateway", nat.id)
-            if users := await routes_to(uow, nat.id):
+            if users := await routes_to(uow, p.tenant_id, nat.id):
                 raise Conflict(
                     f"route tables {', '.join(users)} route through this NAT gateway: "
                     "remove those routes first"

@@ -40,9 +40,10 @@ class PeeringService(Service):
                     f"the ranges of {a.name} ({a.cidr}) and {b.name} ({b.cidr}) overlap: "
                     "peered VPCs need distinct addresses"
                 )
-            for existing in await uow.peerings.find(tenant_id=p.tenant_id):
-                pair = {existing.requester_vpc_id, existing.accepter_vpc_id}
-                if pair == {a.id, b.id} and existing.status != PS.REJECTED:
+            either_way = await uow.peerings.find(requester_vpc_id=a.id, accepter_vpc_id=b.id)
+            either_way += await uow.peerings.find(requester_vpc_id=b.id, accepter_vpc_id=a.id)
+            for existing in either_way:
+                if existing.status != PS.REJECTED:
                     raise Conflict(
                         f"VPCs {a.name} and {b.name} already have a peering ({existing.id})"
                     )

@@ -43,7 +43,8 @@ async def place(
     private_ip: str | None,
     group_ids: Sequence[str],
 ) -> Instance:
-    """The instance with vpc_id, subnet_id and private_ip set (unchanged without a VPC)."""
+    """The instance with vpc_id, subnet_id and private_ip set (unchanged without a VPC); its
+    groups are resolved once, by `attach_groups`."""
     if vpc_id is None and subnet_id is None:
         if private_ip or group_ids:
             raise InvalidInput("private_ip and security_group_ids need a vpc_id or subnet_id")
@@ -75,24 +76,21 @@ async def place(
             raise Conflict(f"every subnet of VPC {vpc.name} is full")
     else:
         ip = allocate_ip(subnet, used, private_ip)
-    placed = replace(i, vpc_id=vpc.id, subnet_id=subnet.id, private_ip=ip)
-    await _check_groups(uow, placed, group_ids)
-    return placed
+    return replace(i, vpc_id=vpc.id, subnet_id=subnet.id, private_ip=ip)
 
 
-async def _check_groups(uow: UnitOfWork, i: Instance, group_ids: Sequence[str]) -> None:
+async def attach_groups(uow: UnitOfWork, i: Instance, group_ids: Sequence[str]) -> None:
+    """After the instance row is in, in the launching transaction: attach it to these groups,
+    which must be of its VPC (the VPC's default group when none is named). A group that is
+    not fails the launch: nothing of it is committed."""
+    if i.vpc_id is None:
+        return
+    groups = []
     for ident in group_ids:
         g = await find_group(uow, i.tenant_id, ident, i.vpc_id)
         if g.vpc_id != i.vpc_id:
             raise InvalidInput(f"security group {g.name} belongs to another VPC")
-
-
-async def attach_groups(uow: UnitOfWork, i: Instance, group_ids: Sequence[str]) -> None:
-    """After the instance row is in: attach it to these groups of its VPC (the VPC's default
-    group when none is named)."""
-    if i.vpc_id is None:
-        return
-    groups = [await find_group(uow, i.tenant_id, ident, i.vpc_id) for ident in group_ids]
+        groups.append(g)
     if not groups:
         default = await uow.security_groups.find_one(vpc_id=i.vpc_id, is_default=True)
         groups = [default] if default is not None else []

@@ -6,6 +6,8 @@ detach or new rule is in force when the client gets its answer.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from thecloud.domain.common import ListQuery, Page, new_id, validate_name
@@ -17,7 +19,7 @@ from thecloud.domain.network import (
     SecurityGroup,
     SecurityRule,
     VpcStatus,
-    default_rules,
+    new_security_group,
     validate_rule,
 )
 from thecloud.ports.uow import UnitOfWork
@@ -64,12 +66,10 @@ class SecurityGroupService(Service):
                 raise Conflict(f"VPC {vpc.name} is being deleted")
             if await uow.security_groups.find_one(vpc_id=vpc.id, name=name):
                 raise Conflict(f"VPC {vpc.name} already has a security group named {name!r}")
-            now = self._clock.now()
-            group = SecurityGroup(
-                new_id(), p.tenant_id, vpc.id, name, description, False, p.id, now, now
+            group, rules = new_security_group(
+                p.tenant_id, vpc.id, name, description, False, p.id, self._clock.now()
             )
             await uow.security_groups.add(group)
-            rules = default_rules(group, now, new_id)
             for rule in rules:
                 await uow.security_rules.add(rule)
             await self._record(uow, p, "sg:create", "sg", group.id, {"name": name})
@@ -80,7 +80,15 @@ class SecurityGroupService(Service):
         self.allow(p, "sg:read", "sg")
         async with self._uow(read_only=True) as uow:
             page = await uow.security_groups.list(query, p.tenant_id)
-            views = [await _view(uow, g) for g in page.items]
+            rules_of: dict[str, list[SecurityRule]] = defaultdict(list)
+            for rule in await uow.security_rules.find(tenant_id=p.tenant_id):
+                rules_of[rule.group_id].append(rule)
+            live = {i.id for i in await uow.instances.find(tenant_id=p.tenant_id, deleted_at=None)}
+            members_of: dict[str, list[str]] = defaultdict(list)
+            for m in await uow.group_members.find(tenant_id=p.tenant_id):
+                if m.instance_id in live:
+                    members_of[m.group_id].append(m.instance_id)
+            views = [_make_view(g, rules_of[g.id], members_of[g.id]) for g in page.items]
         return Page(items=views, total=page.total, limit=page.limit, offset=page.offset)
 
     async def get(self, p: Principal, ident: str) -> GroupView:
@@ -95,7 +103,7 @@ class SecurityGroupService(Service):
             self.allow(p, "sg:delete", "sg", group.id, group.name)
             if group.is_default:
                 raise Conflict("a VPC's default security group goes only with the VPC")
-            if await _live_members(uow, group.id):
+            if await _live_members(uow, group):
                 raise Conflict(
                     f"security group {group.name} is attached to instances: detach it first"
                 )
@@ -159,15 +167,19 @@ class SecurityGroupService(Service):
     async def attach(self, p: Principal, instance_ident: str, group_ident: str) -> GroupView:
         async with self._uow() as uow:
             group, instance = await self._pair(uow, p, instance_ident, group_ident)
-            if not await uow.group_members.find_one(group_id=group.id, instance_id=instance.id):
+            found = await uow.group_members.find_one(group_id=group.id, instance_id=instance.id)
+            if found is None:
                 member = GroupMembership(
                     new_id(), p.tenant_id, group.id, instance.id, self._clock.now()
                 )
                 await uow.group_members.add(member)
                 await self._record(uow, p, "sg:update", "sg", group.id, {"attached": instance.id})
+            view = await _view(uow, group)
+            if found is None:
                 await uow.commit()
-        await self._fabric.sync()
-        return await self.get(p, group.id)
+        if found is None:
+            await self._fabric.sync()
+        return view
 
     async def detach(self, p: Principal, instance_ident: str, group_ident: str) -> GroupView:
         async with self._uow() as uow:
@@ -177,9 +189,10 @@ class SecurityGroupService(Service):
                 raise Conflict(f"instance {instance.name} is not in security group {group.name}")
             await uow.group_members.delete(member.id)
             await self._record(uow, p, "sg:update", "sg", group.id, {"detached": instance.id})
+            view = await _view(uow, group)
             await uow.commit()
         await self._fabric.sync()
-        return await self.get(p, group.id)
+        return view
 
     async def _pair(
         self, uow: UnitOfWork, p: Principal, instance_ident: str, group_ident: str
@@ -196,18 +209,23 @@ class SecurityGroupService(Service):
         return group, instance
 
 
-async def _live_members(uow: UnitOfWork, group_id: str) -> list[str]:
-    ids = [m.instance_id for m in await uow.group_members.find(group_id=group_id)]
-    live = []
-    for ident in ids:
-        i = await uow.instances.get(ident)
-        if i is not None and i.deleted_at is None:
-            live.append(ident)
-    return live
+async def _live_members(uow: UnitOfWork, group: SecurityGroup) -> list[str]:
+    """Ids of the group's instances that are not terminated (all are in its VPC)."""
+    live = {i.id for i in await uow.instances.find(vpc_id=group.vpc_id, deleted_at=None)}
+    return [
+        m.instance_id
+        for m in await uow.group_members.find(group_id=group.id)
+        if m.instance_id in live
+    ]
 
 
 async def _view(uow: UnitOfWork, group: SecurityGroup) -> GroupView:
     rules = await uow.security_rules.find(group_id=group.id)
-    rules.sort(key=lambda r: (r.priority, r.created_at, r.id))
-    members = await _live_members(uow, group.id)
-    return GroupView(group, tuple(rules), tuple(sorted(members)))
+    return _make_view(group, rules, await _live_members(uow, group))
+
+
+def _make_view(
+    group: SecurityGroup, rules: Iterable[SecurityRule], members: Iterable[str]
+) -> GroupView:
+    ordered = sorted(rules, key=lambda r: (r.priority, r.created_at, r.id))
+    return GroupView(group, tuple(ordered), tuple(sorted(members)))

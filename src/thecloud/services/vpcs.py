@@ -4,24 +4,24 @@ subnets are address ranges the platform's IPAM hands out from."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from thecloud.domain.common import ListQuery, Page, new_id, validate_name
 from thecloud.domain.compute import Instance, InstanceStatus, moved
-from thecloud.domain.errors import Conflict
+from thecloud.domain.errors import Conflict, RangeInUse
 from thecloud.domain.identity import Principal
 from thecloud.domain.network import (
     DEFAULT_VPC_CIDR,
     GatewayStatus,
     PeeringStatus,
-    SecurityGroup,
     Subnet,
     Vpc,
     VpcPeering,
     VpcStatus,
-    default_rules,
     main_route_table,
+    new_security_group,
     next_free_vpc_cidr,
     parse_cidr,
     touched,
@@ -32,9 +32,10 @@ from thecloud.domain.network import (
 from thecloud.domain.quotas import QuotaResource
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service, by_id, by_id_or_name
-from thecloud.services.fabric import FabricSync, network_name, network_spec
+from thecloud.services.fabric import FabricSync, network_name
 from thecloud.services.tenancy import QuotaService
 
+log = logging.getLogger(__name__)
 DEFAULT_ZONE = "zone-a"
 _DEFAULT_TRIES = 8  # free /16s tried when the host already uses the first free one
 
@@ -53,11 +54,10 @@ class VpcService(Service):
         kernel: Kernel,
         quotas: QuotaService,
         fabric: FabricSync,
-        installation: str,
         wake: asyncio.Event,
     ) -> None:
         super().__init__(kernel)
-        self._quotas, self._fabric, self._installation = quotas, fabric, installation
+        self._quotas, self._fabric = quotas, fabric
         self._wake = wake  # the compute worker's: a forced delete terminates instances
 
     async def create(
@@ -82,8 +82,8 @@ class VpcService(Service):
             candidate = cidr or next_free_vpc_cidr(taken)
             try:
                 return await self._create(p, name, candidate, description, labels or {})
-            except Conflict as exc:
-                if cidr is not None or "overlaps a network" not in exc.message:
+            except RangeInUse:
+                if cidr is not None:
                     raise
                 taken.append(candidate)  # used on this host outside the platform: next one
         raise Conflict("no free private range found for the VPC: give it a cidr")
@@ -99,7 +99,7 @@ class VpcService(Service):
             cidr=cidr,
             status=VpcStatus.AVAILABLE,
             network=network_name(vpc_id),
-            bridge=self._fabric.fabric.bridge_name(vpc_id),
+            bridge=self._fabric.bridge_name(vpc_id),
             gateway_ip=vpc_gateway(parse_cidr(cidr)),
             description=description,
             labels=dict(labels),
@@ -110,18 +110,18 @@ class VpcService(Service):
         # The network first: a crash before the row is committed leaves a labelled network
         # that the reconciler removes; the other way round would leave a VPC without one.
         async with self._fabric.exclusive():
-            await self._fabric.fabric.ensure_network(network_spec(vpc, self._installation))
+            await self._fabric.ensure_network(vpc)
             try:
                 async with self._uow() as uow:
                     await self._quotas.reserve(uow, p.tenant_id, {QuotaResource.VPCS: 1})
                     await uow.vpcs.add(vpc)
-                    group = SecurityGroup(
-                        new_id(), p.tenant_id, vpc.id, "default",
+                    group, rules = new_security_group(
+                        p.tenant_id, vpc.id, "default",
                         "default group: members reach each other, everything may leave",
-                        True, p.id, now, now,
+                        True, p.id, now,
                     )  # fmt: skip
                     await uow.security_groups.add(group)
-                    for rule in default_rules(group, now, new_id):
+                    for rule in rules:
                         await uow.security_rules.add(rule)
                     await uow.route_tables.add(main_route_table(vpc, now, p.id))
                     await self._record(
@@ -129,7 +129,7 @@ class VpcService(Service):
                     )
                     await uow.commit()
             except BaseException:
-                await asyncio.shield(self._fabric.fabric.remove_network(vpc.network))
+                await asyncio.shield(self._fabric.remove_network(vpc))
                 raise
         return vpc
 
@@ -177,26 +177,30 @@ class VpcService(Service):
         """Delete now (None) or, with `force` and instances still in it, terminate them and
         return the VPC in DELETING: the worker finishes once they are gone."""
         async with self._fabric.exclusive():
-            pending, peered = await self._delete(p, ident, force)
-        if pending is not None:
+            vpc, gone = await self._delete(p, ident, force)
+            if gone:
+                await self._remove_network(vpc)
+        if not gone:
             self._wake.set()
-        if pending is not None or peered:
-            await self._fabric.sync()
-        return pending
+        await self._fabric.sync()
+        return None if gone else vpc
 
-    async def _delete(self, p: Principal, ident: str, force: bool) -> tuple[Vpc | None, bool]:
+    async def _delete(self, p: Principal, ident: str, force: bool) -> tuple[Vpc, bool]:
+        """Commit the delete: the VPC and True when its rows are gone, else (instances still
+        in it) the VPC in DELETING and False."""
         async with self._uow() as uow:
             vpc = await find_vpc(uow, p.tenant_id, ident)
             self.allow(p, "vpc:delete", "vpc", vpc.id, vpc.name)
             live = await uow.instances.find(vpc_id=vpc.id, deleted_at=None)
-            peerings = await _peerings_of(uow, vpc.id)
+            every = await _peerings_of(uow, vpc.id)
+            peerings = [x for x in every if x.status != PeeringStatus.REJECTED]
             if (live or peerings) and not force:
                 raise Conflict(
                     f"VPC {vpc.name} still has {_count(live, 'instance')} and "
                     f"{_count(peerings, 'peering')}: terminate and delete them first, "
                     "or delete the VPC with ?force=true"
                 )
-            for peering in await _peerings_of(uow, vpc.id, rejected=True):
+            for peering in every:
                 await uow.peerings.delete(peering.id)
             if live:
                 await self._terminate(uow, live)
@@ -204,12 +208,22 @@ class VpcService(Service):
                 await uow.vpcs.update(vpc)
                 await self._record(uow, p, "vpc:delete", "vpc", vpc.id, {"force": True})
                 await uow.commit()
-                return vpc, bool(peerings)
-            await self._fabric.fabric.remove_network(vpc.network)
+                return vpc, False
             await self._drop(uow, vpc)
             await self._record(uow, p, "vpc:delete", "vpc", vpc.id, {"name": vpc.name})
             await uow.commit()
-        return None, bool(peerings)
+        return vpc, True
+
+    async def _remove_network(self, vpc: Vpc) -> None:
+        """After the VPC's rows are committed away (the caller holds `exclusive()`): remove
+        its network. A failure leaves an orphan network the reconciler removes."""
+        try:
+            await self._fabric.remove_network(vpc)
+        except Exception:
+            log.warning(
+                "network %s of deleted VPC %s not removed; the reconciler will",
+                vpc.network, vpc.id, exc_info=True,
+            )  # fmt: skip
 
     async def _terminate(self, uow: UnitOfWork, live: Sequence[Instance]) -> int:
         """Ask the worker to terminate these instances (those not on their way out yet)."""
@@ -232,21 +246,24 @@ class VpcService(Service):
 
     async def finish_deletes(self) -> int:
         """The worker's part of a forced delete: once a DELETING VPC has no live instance,
-        remove its network and its rows."""
+        remove its rows, then its network."""
         async with self._uow(read_only=True) as uow:
             deleting = await uow.vpcs.find(status=VpcStatus.DELETING)
         done = 0
         for vpc in deleting:
-            async with self._fabric.exclusive(), self._uow() as uow:
-                if live := await uow.instances.find(vpc_id=vpc.id, deleted_at=None):
-                    if await self._terminate(uow, live):
-                        await uow.commit()
-                        self._wake.set()
-                    continue
-                await self._fabric.fabric.remove_network(vpc.network)
-                await self._drop(uow, vpc)
-                await uow.commit()
+            async with self._fabric.exclusive():
+                async with self._uow() as uow:
+                    if live := await uow.instances.find(vpc_id=vpc.id, deleted_at=None):
+                        if await self._terminate(uow, live):
+                            await uow.commit()
+                            self._wake.set()
+                        continue
+                    await self._drop(uow, vpc)
+                    await uow.commit()
+                await self._remove_network(vpc)
             done += 1
+        if done:
+            await self._fabric.sync()
         return done
 
 
@@ -312,10 +329,11 @@ class SubnetService(Service):
             await uow.commit()
 
 
-async def _peerings_of(uow: UnitOfWork, vpc_id: str, rejected: bool = False) -> list[VpcPeering]:
+async def _peerings_of(uow: UnitOfWork, vpc_id: str) -> list[VpcPeering]:
+    """Every peering of the VPC, rejected ones included."""
     found = await uow.peerings.find(requester_vpc_id=vpc_id)
     found += await uow.peerings.find(accepter_vpc_id=vpc_id)
-    return [x for x in found if rejected or x.status != PeeringStatus.REJECTED]
+    return found
 
 
 def _count(items: Sequence[object], what: str) -> str:

@@ -22,9 +22,9 @@ Filter path of a forwarded packet that enters or leaves one of our bridges (`tc<
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from thecloud.ports.network import Egress, Endpoint, FabricState, Filter
 
@@ -42,8 +42,7 @@ def bridge_of(tag: str, vpc_id: str) -> str:
     return f"tc{tag}{vpc_id.replace('-', '')[:8]}"
 
 
-@dataclass(frozen=True, slots=True)
-class Jump:
+class Jump(NamedTuple):
     table: str
     chain: str  # the built-in (or Docker's) chain the jump sits in
     target: str
@@ -130,10 +129,11 @@ def render(state: FabricState, tag: str) -> Ruleset:
         "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
     ]
     for v in state.vpcs:
-        router = ipaddress.ip_network(v.cidr).network_address + 1
-        host.append(f"-i {v.bridge} -d {router}/32 -p icmp --icmp-type echo-request -j ACCEPT")
-        host.append(f"-i {v.bridge} -d {router}/32 -p udp --dport 53 -j ACCEPT")  # its resolver
-        host.append(f"-i {v.bridge} -d {router}/32 -p tcp --dport 53 -j ACCEPT")
+        if v.gateway:  # the VPC router: ping it, ask its DNS resolver
+            router = f"-i {v.bridge} -d {v.gateway}/32"
+            host.append(f"{router} -p icmp --icmp-type echo-request -j ACCEPT")
+            host.append(f"{router} -p udp --dport 53 -j ACCEPT")
+            host.append(f"{router} -p tcp --dport 53 -j ACCEPT")
     host.append("-j DROP")
     # The host's own connections to elastic IPs meet the instance's ingress rules too. Here the
     # output interface is still the one routed before the DNAT, so match the new destination.
@@ -205,14 +205,14 @@ def restore_script(
     """The iptables-restore input that installs `rs`, given which of our chains exist now
     (per table), which entry jumps are already in place and the content hash each existing
     chain carries (its first rule's comment): only chains whose content changed are
-    rewritten, and stale chains are deleted."""
+    rewritten, and stale chains are deleted. With nothing to change, each table's part is
+    empty (`has_changes` tells)."""
     lines: list[str] = []
-    prefix = f"TC-{rs.tag}-"
     hashes = hashes or {}
     for table in ("filter", "nat"):
         wanted = rs.chains(table)
-        stale = sorted(c for c in existing.get(table, set()) if c not in wanted)
         have = existing.get(table, set())
+        stale = sorted(have - set(wanted))
         changed = [
             c for c in wanted if c not in have or hashes.get(c) != chain_hash(rs.tables[table][c])
         ]
@@ -230,10 +230,16 @@ def restore_script(
             if j.table == table and j not in jumps_present:
                 lines.append(f"-I {j.chain} 1 {jump_spec(j, rs.tag)}")
         for c in stale:
-            if c.startswith(prefix):
-                lines += [f"-F {c}", f"-X {c}"]
+            lines += [f"-F {c}", f"-X {c}"]
         lines.append("COMMIT")
     return "\n".join(lines) + "\n"
+
+
+def has_changes(script: str) -> bool:
+    """Does this restore script change anything (more than table headers and commits)?"""
+    return any(
+        line and not line.startswith("*") and line != "COMMIT" for line in script.splitlines()
+    )
 
 
 @dataclass
@@ -241,8 +247,8 @@ class Saved:
     """What `iptables-save` shows of one installation."""
 
     chains: dict[str, set[str]]  # table -> our chains
-    jumps: set[tuple[str, str, str]]  # (table, chain, target) of our jumps first in their chain
-    misplaced: set[tuple[str, str, str]]  # ours, but no longer first (Docker inserted above)
+    jumps: set[Jump]  # our jumps that are first in their chain
+    misplaced: set[Jump]  # ours, but no longer first (Docker inserted above)
     hashes: dict[str, str]  # chain -> content hash
 
 
@@ -266,19 +272,19 @@ def parse_save(text: str, tag: str) -> Saved:
             seen.add((table, parts[1]))
             if marker in line:
                 target = parts[parts.index("-j") + 1] if "-j" in parts else ""
-                (saved.jumps if first else saved.misplaced).add((table, parts[1], target))
+                (saved.jumps if first else saved.misplaced).add(Jump(table, parts[1], target))
             elif line.startswith("-A " + prefix) and mark in line:
                 saved.hashes.setdefault(parts[1], line.split(mark, 1)[1].split('"', 1)[0])
     return saved
 
 
-def clear_script(tag: str, chains: dict[str, set[str]], jumps: set[tuple[str, str, str]]) -> str:
+def clear_script(tag: str, chains: dict[str, set[str]], jumps: set[Jump]) -> str:
     lines: list[str] = []
     for table in ("filter", "nat"):
         lines.append(f"*{table}")
-        for t, chain, target in sorted(jumps):
-            if t == table:
-                lines.append(f"-D {chain} {jump_spec(Jump(t, chain, target), tag)}")
+        for j in sorted(jumps):
+            if j.table == table:
+                lines.append(f"-D {j.chain} {jump_spec(j, tag)}")
         ours = sorted(chains.get(table, set()))
         lines += [f"-F {c}" for c in ours]
         lines += [f"-X {c}" for c in ours]

@@ -20,16 +20,17 @@ from thecloud.adapters.commands import SubprocessRunner
 from thecloud.adapters.docker.client import EngineClient
 from thecloud.adapters.docker.errors import engine_message
 from thecloud.adapters.docker.firewall import (
-    Jump,
+    Saved,
     bridge_of,
     clear_script,
+    has_changes,
     parse_save,
     render,
     restore_script,
     tag_of,
 )
 from thecloud.adapters.docker.parse import engine_time
-from thecloud.domain.errors import BackendUnavailable, Conflict
+from thecloud.domain.errors import BackendUnavailable, Conflict, RangeInUse
 from thecloud.ports.network import FabricState, NetworkSpec, NetworkState
 
 _OVERLAP = ("overlaps", "Pool overlaps")
@@ -68,24 +69,21 @@ class DockerFabric:
         async with self._lock:
             saved = parse_save(await self._save(), self.tag)
             if not state.vpcs:  # nothing to enforce: leave no chains behind either
-                jumps = saved.jumps | saved.misplaced
-                if saved.chains or jumps:
-                    await self._restore(clear_script(self.tag, saved.chains, jumps))
-                return
-            present = {Jump(t, c, target) for t, c, target in saved.jumps}
-            misplaced = {Jump(t, c, target) for t, c, target in saved.misplaced}
+                return await self._clear(saved)
             script = restore_script(
-                render(state, self.tag), saved.chains, present, saved.hashes, misplaced
+                render(state, self.tag), saved.chains, saved.jumps, saved.hashes, saved.misplaced
             )
-            if script.count("\n") > 4:  # more than "*filter COMMIT *nat COMMIT": a change
+            if has_changes(script):
                 await self._restore(script)
 
     async def clear(self) -> None:
         async with self._lock:
-            saved = parse_save(await self._save(), self.tag)
-            jumps = saved.jumps | saved.misplaced
-            if saved.chains or jumps:
-                await self._restore(clear_script(self.tag, saved.chains, jumps))
+            await self._clear(parse_save(await self._save(), self.tag))
+
+    async def _clear(self, saved: Saved) -> None:
+        jumps = saved.jumps | saved.misplaced
+        if saved.chains or jumps:
+            await self._restore(clear_script(self.tag, saved.chains, jumps))
 
 
 def _ensure(api: APIClient, spec: NetworkSpec) -> NetworkState:
@@ -104,7 +102,7 @@ def _ensure(api: APIClient, spec: NetworkSpec) -> NetworkState:
     except docker_errors.APIError as exc:
         message = engine_message(exc)
         if any(word in message for word in _OVERLAP):
-            raise Conflict(
+            raise RangeInUse(
                 f"cidr {spec.cidr} overlaps a network already on this host (another VPC or "
                 "a network of the container engine): choose another range"
             ) from exc
@@ -149,5 +147,4 @@ def _state(raw: Mapping[str, Any]) -> NetworkState:
         cidr=str(pools[0].get("Subnet", "")),
         labels=dict(raw.get("Labels") or {}),
         created_at=engine_time(str(raw.get("Created", ""))),
-        containers=len(raw.get("Containers") or {}),
     )

@@ -4,18 +4,18 @@ a reference evaluation of that policy (what the iptables chains enforce) for uni
 from __future__ import annotations
 
 import builtins
-import hashlib
 import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from thecloud.domain.errors import BackendUnavailable, Conflict
+from thecloud.adapters.docker.firewall import bridge_of, tag_of
+from thecloud.domain.errors import BackendUnavailable, Conflict, RangeInUse
 from thecloud.ports.network import Endpoint, FabricState, Filter, NetworkSpec, NetworkState
 
 
 class MemoryFabric:
     def __init__(self, installation: str = "test") -> None:
-        self.tag = hashlib.sha256(installation.encode()).hexdigest()[:5]
+        self.tag = tag_of(installation)
         self.nets: dict[str, NetworkState] = {}
         self.state = FabricState()
         self.syncs = 0
@@ -23,7 +23,7 @@ class MemoryFabric:
         self.attached: dict[str, int] = {}  # network name -> containers (tests set it)
 
     def bridge_name(self, vpc_id: str) -> str:
-        return f"tc{self.tag}{vpc_id.replace('-', '')[:8]}"
+        return bridge_of(self.tag, vpc_id)
 
     def _up(self) -> None:
         if self.down:
@@ -36,7 +36,7 @@ class MemoryFabric:
         new = ipaddress.ip_network(spec.cidr)
         for other in self.nets.values():
             if new.overlaps(ipaddress.ip_network(other.cidr)):
-                raise Conflict(f"cidr {spec.cidr} overlaps a network already on this host")
+                raise RangeInUse(f"cidr {spec.cidr} overlaps a network already on this host")
         state = NetworkState(
             f"net-{len(self.nets)}", spec.name, spec.cidr, dict(spec.labels), datetime.now(UTC)
         )

@@ -45,21 +45,9 @@ class MemoryPeerings(MemoryRepository[VpcPeering]):
 class MemoryElasticIps(MemoryRepository[ElasticIp]):
     entity, table, label = ElasticIp, "elastic_ips", "elastic IP"
 
-    def _clashes(self, item: ElasticIp, own_key: object) -> bool:
-        if super()._clashes(item, own_key):
-            return True
-        return item.instance_id is not None and any(
-            k != own_key and r.instance_id == item.instance_id for k, r in self._rows.items()
-        )
-
 
 class MemoryInternetGateways(MemoryRepository[InternetGateway]):
     entity, table, label = InternetGateway, "internet_gateways", "internet gateway"
-
-    def _clashes(self, item: InternetGateway, own_key: object) -> bool:
-        return item.vpc_id is not None and any(
-            k != own_key and r.vpc_id == item.vpc_id for k, r in self._rows.items()
-        )
 
 
 class MemoryNatGateways(MemoryRepository[NatGateway]):

@@ -82,8 +82,9 @@ TABLES: dict[str, TableSpec] = {
             parents=(_TENANT,),
         ),
         TableSpec("snapshots", parents=(_TENANT,)),
-        TableSpec("elastic_ips", unique=(("address",),), parents=(_TENANT,)),
-        TableSpec("internet_gateways", parents=(_TENANT,)),  # one per VPC: _clashes
+        # unique fields holding None never clash (SQL's partial unique indexes)
+        TableSpec("elastic_ips", unique=(("address",), ("instance_id",)), parents=(_TENANT,)),
+        TableSpec("internet_gateways", unique=(("vpc_id",),), parents=(_TENANT,)),
         TableSpec(
             "nat_gateways", unique=(("eip_id",),), parents=(_TENANT, ForeignKey("vpc_id", "vpcs"))
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -100,3 +100,29 @@ def show_list(
         st.show(list(every()), kind)
     else:
         st.show_page(page(), kind)
+
+
+def show_row(st: State, item: JSON, kind: str, row: Callable[[JSON], JSON] | None = None) -> None:
+    """One object as a row of its list's columns, or the whole object as JSON/YAML."""
+    if st.output is not Output.table:
+        return st.show(item)
+    st.show([row(item) if row else item], kind)
+
+
+def show_rows(
+    ctx: typer.Context,
+    kind: str,
+    page: Callable[[], Page],
+    every: Callable[[], Iterable[JSON]],
+    all_pages: bool,
+    row: Callable[[JSON], JSON],
+) -> None:
+    """`show_list`, with each item turned into its table row (JSON/YAML stay whole)."""
+    if state(ctx).output is not Output.table:
+        return show_list(ctx, kind, page, every, all_pages)
+
+    def rows() -> Page:
+        first = page()
+        return replace(first, items=[row(i) for i in first.items])
+
+    show_list(ctx, kind, rows, lambda: (row(i) for i in every()), all_pages)

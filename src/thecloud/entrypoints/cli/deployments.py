@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from thecloud.entrypoints.cli.context import All, Limit, Offset, State, show_list, state
+from thecloud.entrypoints.cli.context import All, Limit, Offset, State, show_list, show_row, state
 from thecloud.entrypoints.cli.instances import Pairs, Timeout, Wait, pairs, spinner
 from thecloud.entrypoints.cli.output import Output, console, record_table, rows_table
 from thecloud.sdk import JSON
@@ -37,11 +37,6 @@ def wait_for(st: State, deployment: JSON, running: int | None, timeout: float) -
             timeout=timeout,
             on_status=lambda d: changed(progress(d)),
         )
-
-
-def show_row(st: State, deployment: JSON) -> None:
-    """The deployment as one row of the list's columns, or the whole object as JSON/YAML."""
-    st.show([deployment] if st.output is Output.table else deployment, "deployment")
 
 
 def show_whole(st: State, deployment: JSON) -> None:
@@ -83,7 +78,7 @@ def create(
         env=pairs(env, "--env"),
         cmd=cmd or None,
     )
-    show_row(st, wait_for(st, deployment, replicas, timeout) if wait else deployment)
+    show_row(st, wait_for(st, deployment, replicas, timeout) if wait else deployment, "deployment")
 
 
 @app.command("list")
@@ -122,7 +117,7 @@ def scale(
     """Launch or terminate replicas (the newest go first) until there are REPLICAS."""
     st = state(ctx)
     scaled = st.client().deployments.scale(deployment, replicas)
-    show_row(st, wait_for(st, scaled, replicas, timeout) if wait else scaled)
+    show_row(st, wait_for(st, scaled, replicas, timeout) if wait else scaled, "deployment")
 
 
 @app.command()
@@ -135,4 +130,4 @@ def delete(
     """Terminate every replica, then remove the deployment (DELETING, then gone)."""
     st = state(ctx)
     deleting = st.client().deployments.delete(deployment)
-    show_row(st, wait_for(st, deleting, None, timeout) if wait else deleting)
+    show_row(st, wait_for(st, deleting, None, timeout) if wait else deleting, "deployment")

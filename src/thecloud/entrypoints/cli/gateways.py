@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from thecloud.entrypoints.cli.context import All, Limit, Offset, show_list, state
-from thecloud.entrypoints.cli.network import show_row, show_rows
+from thecloud.entrypoints.cli.context import (
+    All,
+    Limit,
+    Offset,
+    show_list,
+    show_row,
+    show_rows,
+    state,
+)
 from thecloud.entrypoints.cli.output import Output, console, message, record_table, rows_table
 from thecloud.sdk import JSON
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from thecloud.entrypoints.cli.context import All, Limit, Offset, State, show_list, state
+from thecloud.entrypoints.cli.context import (
+    All,
+    Limit,
+    Offset,
+    show_list,
+    show_row,
+    show_rows,
+    state,
+)
 from thecloud.entrypoints.cli.instances import Pairs, Timeout, Wait, pairs, spinner
 from thecloud.entrypoints.cli.output import (
     Output,
@@ -18,7 +24,7 @@ from thecloud.entrypoints.cli.output import (
     record_table,
     rows_table,
 )
-from thecloud.sdk import JSON, NotFoundError, Page
+from thecloud.sdk import JSON, NotFoundError
 
 vpc_app = typer.Typer(help="Private networks, isolated from each other.", no_args_is_help=True)
 subnet_app = typer.Typer(help="Address ranges of a VPC.", no_args_is_help=True)
@@ -63,32 +69,6 @@ def parse_ports(text: str | None) -> tuple[int | None, int | None]:
     if not 1 <= first <= last <= 65535:
         raise typer.BadParameter(f"{text!r}: ports are 1-65535, the first not above the last")
     return first, last
-
-
-def show_row(st: State, item: JSON, kind: str, row: Callable[[JSON], JSON] | None = None) -> None:
-    """One object as a row of its list's columns, or the whole object as JSON/YAML."""
-    if st.output is not Output.table:
-        return st.show(item)
-    st.show([row(item) if row else item], kind)
-
-
-def show_rows(
-    ctx: typer.Context,
-    kind: str,
-    page: Callable[[], Page],
-    every: Callable[[], Iterable[JSON]],
-    all_pages: bool,
-    row: Callable[[JSON], JSON],
-) -> None:
-    """`show_list`, with each item turned into its table row (JSON/YAML stay whole)."""
-    if state(ctx).output is not Output.table:
-        return show_list(ctx, kind, page, every, all_pages)
-
-    def rows() -> Page:
-        first = page()
-        return replace(first, items=[row(i) for i in first.items])
-
-    show_list(ctx, kind, rows, lambda: (row(i) for i in every()), all_pages)
 
 
 # --- VPCs -------------------------------------------------------------------------------------

@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from thecloud.entrypoints.cli.context import All, Limit, Offset, show_list, state
+from thecloud.entrypoints.cli.context import All, Limit, Offset, show_list, show_row, state
 from thecloud.entrypoints.cli.instances import Pairs, pairs
-from thecloud.entrypoints.cli.network import show_row
 from thecloud.entrypoints.cli.output import message
 from thecloud.sdk import Client, NotFoundError
 
