@@ -4,6 +4,7 @@ the volumes are still attached with their data, survive a stop/start, and the le
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -35,6 +36,8 @@ def test_kill_minus_9_with_volumes_in_use_then_restart(
     stray = pool / f"{uuid.uuid4()}.img"
     half.write_bytes(b"half made")
     stray.write_bytes(b"no volume owns this")
+    long_ago = time.time() - 3600  # left by the crash, not a create still in flight
+    os.utime(half, (long_ago, long_ago))
 
     second = spawn(tmp_path, THECLOUD_INSTALLATION_ID=installation)
     with second.api(user) as api:

@@ -16,6 +16,7 @@ from thecloud.adapters.commands import SubprocessRunner
 from thecloud.adapters.docker.mounts import DockerVolumeMounter
 from thecloud.adapters.docker.runtime import PLUG_TARGET
 from thecloud.adapters.storage.loop import LoopBackend
+from thecloud.domain.errors import BackendUnavailable
 
 
 def sh(container: str, script: str) -> subprocess.CompletedProcess[str]:
@@ -70,6 +71,18 @@ async def test_a_volume_is_plugged_in_and_out_of_a_running_container(
         await mounter.unplug(container, "/data")
         await mounter.unplug(container, "/data")  # again: fine
         assert sh(container, "cat /data/note.txt").returncode != 0
+        with pytest.raises(BackendUnavailable):  # cannot be made inside: nothing stays
+            await mounter.plug(container, later, "/proc/sys/nope")
+        assert sorted(p.name for p in Path(plug).iterdir()) == []
+        await mounter.plug(container, later, "/data")
+        subprocess.run(["docker", "stop", "-t", "1", container], capture_output=True, check=True)
+        await mounter.unstage(instance, "/data")  # stopped: the host side goes all the same
+        assert sorted(p.name for p in Path(plug).iterdir()) == []
+        subprocess.run(["docker", "start", container], capture_output=True, check=True)
+        pid = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Pid}}", container],
+            capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
         await mounter.unplug(container, "/boot-data")  # a volume bound at creation, too
         assert " /boot-data " not in Path(f"/proc/{pid}/mountinfo").read_text()
     finally:

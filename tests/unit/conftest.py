@@ -46,6 +46,7 @@ def memory_adapters(
         if bus is not None
         else MemoryUnitOfWorkFactory(store)
     )
+    runtime = MemoryRuntime(images=(BUSYBOX_REF,))
     return Adapters(
         uow=uow,
         clock=clock,
@@ -53,11 +54,11 @@ def memory_adapters(
         hasher=HmacKeyHasher(MASTER_KEY),
         cipher=AesGcmCipher(MASTER_KEY),
         tokens=FakeTokenCodec(clock),
-        runtime=MemoryRuntime(images=(BUSYBOX_REF,)),
+        runtime=runtime,
         fabric=MemoryFabric(),
         resolver=MemoryVpcResolverServer(),
         storage=MemoryStorage(),
-        mounter=MemoryMounter(),
+        mounter=MemoryMounter(runtime),
         dns=MemoryDnsBackend(),
     )
 

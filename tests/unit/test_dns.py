@@ -4,12 +4,14 @@ reconcilers that repair drift after a crash."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
 
 from tests.unit.conftest import BUSYBOX_REF, Account, Harness
-from thecloud.adapters.memory.dns import MemoryDnsBackend
+from thecloud.adapters.memory.compute import MemoryInstances
+from thecloud.adapters.memory.dns import MemoryDnsBackend, MemoryVpcResolverServer
 from thecloud.domain.common import ListQuery
 from thecloud.domain.compute import Instance, InstanceStatus
 from thecloud.domain.dns import DnsRecord, DnsZoneStatus
@@ -21,6 +23,7 @@ from thecloud.domain.errors import (
     NotFound,
 )
 from thecloud.ports.dns import RecordSet
+from thecloud.services.dns_instances import DnsRegistrar
 from thecloud.services.instance_hooks import InstanceHooks
 from thecloud.services.instances import LaunchRequest
 
@@ -295,7 +298,9 @@ async def test_instances_in_a_vpc_with_a_zone_answer_by_name_until_terminated(
     assert {"dns.instance_record_added", "dns.instance_record_removed"} <= events
     await h.cloud.dns.delete_zone(p, zone.id)
     assert dns.lookup("early.corp.internal", "A") == ()
-    assert await h.cloud.dns_sync.zones_visible_to_vpc(vpc_id) == [public]
+    resolver = h.adapters.resolver
+    assert isinstance(resolver, MemoryVpcResolverServer) and resolver.view is not None
+    assert (await resolver.view()).visible[vpc_id] == frozenset({public.name})
 
 
 async def test_names_that_cannot_be_registered_are_skipped_and_the_instance_runs(
@@ -412,3 +417,42 @@ async def test_hooks_run_in_order_and_a_failure_stops_the_rest() -> None:
     with pytest.raises(RuntimeError, match="fabric"):
         await InstanceHooks([Part("fabric", fail=True), Part("dns")]).prepare(instance)  # type: ignore[arg-type]
     assert calls == ["fabric.released", "dns.released", "fabric.prepare"]
+
+
+async def test_the_instance_record_reconciler_reads_the_instances_once_per_pass(
+    h: Harness, owner: Account, dns: MemoryDnsBackend, images: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    p = owner.principal
+    prod, prod_subnet = await vpc_with_subnet(h, owner, "prod")
+    lab, lab_subnet = await vpc_with_subnet(h, owner, "lab")
+    await h.cloud.dns.create_zone(p, "corp.internal", vpc_id=prod)
+    await h.cloud.dns.create_zone(p, "alt.internal", vpc_id=prod)
+    lab_zone = await h.cloud.dns.create_zone(p, "lab.internal", vpc_id=lab)
+    web = await launch(h, owner, "web", prod_subnet)
+    box = await launch(h, owner, "box", lab_subnet)
+    (row,) = [r for r in await records(h, owner, lab_zone.id) if r.instance_id == box.id]
+    async with h.cloud.uow() as uow:
+        await uow.dns_records.delete(row.id)  # a crash lost box's record
+        await uow.commit()
+    reads: list[str] = []
+    find, live = MemoryInstances.find, MemoryInstances.live
+
+    async def counted_find(self: MemoryInstances, **filters: object) -> list[Instance]:
+        reads.append("find")
+        return await find(self, **filters)
+
+    async def counted_live(self: MemoryInstances, statuses: Sequence[str] = ()) -> list[Instance]:
+        reads.append("live")
+        return await live(self, statuses)
+
+    monkeypatch.setattr(MemoryInstances, "find", counted_find)
+    monkeypatch.setattr(MemoryInstances, "live", counted_live)
+    registrar = DnsRegistrar(h.cloud.uow, h.clock, h.cloud.dns_sync)
+    assert await registrar.reconcile() == 1
+    assert reads == ["live", "find"]  # once for the check; once more for the stale zone's fix
+    assert dns.lookup("box.lab.internal", "A") == (box.private_ip,)
+    assert dns.lookup("web.alt.internal", "A") == (web.private_ip,)
+    reads.clear()
+    assert await registrar.reconcile() == 0
+    assert reads == ["live"]

@@ -114,7 +114,6 @@ async def test_launch_with_volumes_binds_them_and_a_restart_plugs_the_later_ones
     await h.cloud.worker.step()
     later = await h.cloud.volumes.attach(p, second.id, "vm", "/logs")
     assert not later.live
-    mounter.plugged.clear()  # a stopped container has nothing plugged
     await h.cloud.instances.request(p, "vm", "start")
     await h.cloud.worker.step()
     assert set(mounter.seen(container)) == {"/data", "/logs"}
@@ -135,6 +134,30 @@ async def test_launch_refuses_bad_volume_requests(
         with pytest.raises(error, match=words):
             await running(h, owner, "vm", volumes=tuple(spec))
     assert (await h.cloud.volumes.get(p, "data")).status == V.AVAILABLE
+
+
+async def test_a_restart_shows_the_volume_attached_now_not_the_one_made_with(
+    h: Harness, owner: Account, parts: tuple[MemoryStorage, MemoryMounter]
+) -> None:
+    """The engine binds what a container was made with again at every start; a volume
+    detached meanwhile must not come back, and the one attached at its path must show."""
+    _, mounter = parts
+    p = owner.principal
+    first = await h.cloud.volumes.create(p, "first", 1)
+    second = await h.cloud.volumes.create(p, "second", 1)
+    container = await running(
+        h, owner, "vm", volumes=({"volume_id": "first", "mount_path": "/data"},)
+    )
+    assert mounter.seen(container) == {"/data": f"/volumes/{first.id}"}
+    await h.cloud.instances.request(p, "vm", "stop")
+    await h.cloud.worker.step()
+    await h.cloud.volumes.detach(p, "first")
+    assert (await h.cloud.volumes.attach(p, "second", "vm", "/data")).live is False
+    await h.cloud.instances.request(p, "vm", "start")
+    await h.cloud.worker.step()
+    assert mounter.seen(container) == {"/data": f"/volumes/{second.id}"}
+    await h.cloud.volumes.detach(p, "second")
+    assert mounter.seen(container) == {}
 
 
 def test_mount_paths() -> None:

@@ -15,6 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+NAMESERVER = "ns1.thecloud.internal."  # the NS (and SOA primary) of every zone, by default
+
+
+def absolute(name: str) -> str:
+    """A DNS name as backends store it: lowercase, with the trailing dot."""
+    text = name.strip().lower()
+    return text if text.endswith(".") else text + "."
+
 
 @dataclass(frozen=True, slots=True)
 class RecordSet:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 
@@ -62,6 +63,11 @@ class StorageBackend(Protocol):
 
     async def snapshots(self) -> Sequence[str]: ...
 
+    async def sweep(self, older_than: timedelta) -> int:
+        """Remove what a crash left half-made, if older than `older_than` (younger may be
+        in flight); how many went."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
@@ -94,6 +100,11 @@ class VolumeMounter(Protocol):
 
     async def unplug(self, container: str, path: str) -> None:
         """Unmount `path` inside the running container; not mounted is not an error."""
+        ...
+
+    async def unstage(self, instance_id: str, path: str) -> None:
+        """Release the host side of a volume plugged at `path` for the instance, when its
+        container is not running (nothing to unmount inside)."""
         ...
 
     async def prune(self, keep: Collection[str]) -> int:

@@ -206,9 +206,3 @@ class DnsSync:
         if changed:
             log.warning("DNS zone %s: %d differences from the store fixed", zone.name, changed)
         return changed
-
-    async def zones_visible_to_vpc(self, vpc_id: str) -> list[DnsZone]:
-        """The zones a resolver inside the VPC answers from: the VPC's private zones and every
-        public zone."""
-        async with self._uow(read_only=True) as uow:
-            return [z for z in await uow.dns_zones.find() if z.vpc_id in (None, vpc_id)]

@@ -164,21 +164,27 @@ class VolumeService(Service):
             self.allow(p, "volume:update", "volume", volume.id, volume.name)
             instance = await find_instance(uow, p.tenant_id, instance_ident)
             self.allow(p, "instance:update", "instance", instance.id, instance.name)
-            if volume.status == V.IN_USE and volume.instance_id == instance.id:
-                if volume.mount_path == path:
-                    return Attached(volume, await self._running(instance) is not None)
-            if volume.status != V.AVAILABLE:
+            retry = volume.status == V.IN_USE and (volume.instance_id, volume.mount_path) == (
+                instance.id,
+                path,
+            )
+            if retry:
+                pass  # attached there already: answer below, outside the transaction
+            elif volume.status != V.AVAILABLE:
                 raise Conflict(f"volume {volume.name} is {volume.status}, not AVAILABLE")
             if instance.deleted_at is not None or instance.status == InstanceStatus.DELETING:
                 raise Conflict(f"instance {instance.name} is terminated")
             if await uow.volumes.find_one(instance_id=instance.id, mount_path=path):
                 raise Conflict(f"instance {instance.name} already has a volume at {path}")
-            used = changed(
-                volume, self._clock.now(), status=V.IN_USE, instance_id=instance.id,
-                mount_path=path,
-            )  # fmt: skip
-            await uow.volumes.update(used)
-            await uow.commit()
+            else:
+                used = changed(
+                    volume, self._clock.now(), status=V.IN_USE, instance_id=instance.id,
+                    mount_path=path,
+                )  # fmt: skip
+                await uow.volumes.update(used)
+                await uow.commit()
+        if retry:
+            return Attached(volume, await self._running(instance) is not None)
         container = await self._running(instance)
         if container is not None:
             try:
@@ -202,8 +208,11 @@ class VolumeService(Service):
             if volume.status != V.IN_USE or volume.instance_id is None:
                 raise Conflict(f"volume {volume.name} is not attached")
             instance = await uow.instances.get(volume.instance_id)
+        path = volume.mount_path or ""
         if instance is not None and (container := await self._running(instance)) is not None:
-            await self.mounter.unplug(container, volume.mount_path or "")
+            await self.mounter.unplug(container, path)
+        else:  # stopped: nothing mounted inside, but the host side of a plug may remain
+            await self.mounter.unstage(volume.instance_id, path)
         free = self._freed(volume)
         async with self._uow() as uow:
             await uow.volumes.update(free)
@@ -253,12 +262,13 @@ class VolumeService(Service):
                 for v in await uow.volumes.find(instance_id=i.id, status=V.IN_USE)
             }
         bound = await self.mounter.mounted(container)
-        for path in bound:
-            if path not in attached:
+        wanted = {path: await self.backend.mountpoint(v.id) for path, v in attached.items()}
+        for path, host in bound.items():
+            if wanted.get(path) != host:  # detached, or another volume is attached there now
                 await self.mounter.unplug(container, path)
-        for path, v in attached.items():
-            if path not in bound:
-                await self.mounter.plug(container, await self.backend.mountpoint(v.id), path)
+        for path, host in wanted.items():
+            if bound.get(path) != host:
+                await self.mounter.plug(container, host, path)
 
     async def prepare(self, i: Instance) -> None:  # noqa: ARG002 - mounts_for does the work
         return None
@@ -279,6 +289,9 @@ class VolumeService(Service):
     async def reconcile(self) -> int:
         """After a crash: finish creates and deletes, remove data no row owns."""
         fixed = 0
+        # The backend first: rows are committed before data is made, so data listed now
+        # without a row read after it is truly an orphan, not a create in flight.
+        held, held_snaps = set(await self.backend.volumes()), set(await self.backend.snapshots())
         async with self._uow(read_only=True) as uow:
             rows = await uow.volumes.find()
             snaps = await uow.snapshots.find()
@@ -302,7 +315,7 @@ class VolumeService(Service):
                 await self._drop(v)
                 fixed += 1
         known = {v.id for v in rows}
-        for orphan in set(await self.backend.volumes()) - known:
+        for orphan in held - known:
             await self.backend.delete(orphan)
             fixed += 1
         for s in snaps:
@@ -314,15 +327,12 @@ class VolumeService(Service):
                     await uow.snapshots.delete(s.id)
                     await uow.commit()
                 fixed += 1
-        for orphan in set(await self.backend.snapshots()) - {s.id for s in snaps}:
+        for orphan in held_snaps - {s.id for s in snaps}:
             await self.backend.delete_snapshot(orphan)
             fixed += 1
         async with self._uow(read_only=True) as uow:
             fixed += await self.mounter.prune({x.id for x in await uow.instances.live()})
-        sweep = getattr(self.backend, "sweep", None)
-        if sweep is not None:
-            fixed += await sweep()
-        return fixed
+        return fixed + await self.backend.sweep(STALE)
 
 
 class SnapshotService(Service):
@@ -366,14 +376,18 @@ class SnapshotService(Service):
             return await uow.snapshots.list(query, p.tenant_id)
 
     async def get(self, p: Principal, ident: str) -> Snapshot:
+        return await self._find(p, ident, "snapshot:read")
+
+    async def _find(self, p: Principal, ident: str, action: str) -> Snapshot:
         async with self._uow(read_only=True) as uow:
             snap = await by_id(uow.snapshots, "snapshot", p.tenant_id, ident)
-        self.allow(p, "snapshot:read", "snapshot", snap.id)
+        self.allow(p, action, "snapshot", snap.id)
         return snap
 
     async def delete(self, p: Principal, ident: str) -> None:
-        snap = await self.get(p, ident)
-        self.allow(p, "snapshot:delete", "snapshot", snap.id)
+        snap = await self._find(p, ident, "snapshot:delete")
+        if snap.status == SnapshotStatus.CREATING:
+            raise Conflict(f"snapshot {snap.id} is still being taken")
         await self._backend.delete_snapshot(snap.id)
         async with self._uow() as uow:
             await uow.snapshots.delete(snap.id)
@@ -381,8 +395,7 @@ class SnapshotService(Service):
             await uow.commit()
 
     async def restore(self, p: Principal, ident: str, new_volume_name: str) -> Volume:
-        snap = await self.get(p, ident)
-        self.allow(p, "snapshot:restore", "snapshot", snap.id)
+        snap = await self._find(p, ident, "snapshot:restore")
         if snap.status != SnapshotStatus.AVAILABLE:
             raise Conflict(f"snapshot {snap.id} is {snap.status}")
         return await self._volumes.create(

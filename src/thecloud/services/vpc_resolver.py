@@ -46,7 +46,6 @@ class VpcResolver:
         if vpc is not None:
             self._gateways[vpc.id] = vpc.gateway_ip
             await self.server.serve(vpc.id, vpc.gateway_ip)
-            self.server.forget_view()
 
     async def released(self, i: Instance) -> None:  # noqa: ARG002 - nothing to undo
         return None

@@ -97,13 +97,22 @@ class DockerVolumeMounter:
         if not listed.stdout.strip():
             await self._run("mount", "--bind", host_path, str(staged))
         inside = f"{PLUG_TARGET}/{slot(path)}"
-        await self._run(sys.executable, "-m", NSMOUNT, str(pid), "plug", inside, path)
+        try:
+            await self._run(sys.executable, "-m", NSMOUNT, str(pid), "plug", inside, path)
+        except BaseException:
+            await self._unstage(staged)  # not plugged: the host side goes too
+            raise
 
     async def unplug(self, container: str, path: str) -> None:
         where = await self._instance_dir(container)
         pid = await self._pid(container)
         await self._run(sys.executable, "-m", NSMOUNT, str(pid), "unplug", path)
-        staged = where / slot(path)
+        await self._unstage(where / slot(path))
+
+    async def unstage(self, instance_id: str, path: str) -> None:
+        await self._unstage(self.plug_root / instance_id / slot(path))
+
+    async def _unstage(self, staged: Path) -> None:
         listed = await self._run("findmnt", "-n", "--mountpoint", str(staged), check=False)
         if listed.stdout.strip():
             await self._run("umount", str(staged))

@@ -36,6 +36,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -280,6 +281,11 @@ class LvmBackend:
         return await self._ids(SNAPSHOT_PREFIX)
 
     # ------------------------------------------------------------------ helpers
+
+    async def sweep(self, older_than: timedelta) -> int:  # noqa: ARG002 - nothing half-made
+        """LVM makes an LV whole or not at all, and restores carry a tag until finished
+        (`mountpoint` refuses those, a retry finishes them): nothing to sweep."""
+        return 0
 
     def _ref(self, name: str) -> str:
         return f"{self.volume_group}/{name}"

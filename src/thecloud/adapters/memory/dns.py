@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from thecloud.domain.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
-from thecloud.ports.dns import RecordSet, ZoneView
+from thecloud.ports.dns import NAMESERVER, RecordSet, ZoneView, absolute
 
-NAMESERVER = "ns1.thecloud.internal."
 _TARGET_FIELD = {"CNAME": 0, "MX": 1, "SRV": 3}  # the field that must be an absolute name
 
 
@@ -39,9 +38,9 @@ class MemoryDnsBackend:
         self.calls.append((call, zone))
 
     def _zone(self, zone: str) -> _Zone:
-        found = self._zones.get(_absolute(zone))
+        found = self._zones.get(absolute(zone))
         if found is None:
-            raise NotFound(f"DNS zone {_absolute(zone)} not found on the DNS server")
+            raise NotFound(f"DNS zone {absolute(zone)} not found on the DNS server")
         return found
 
     async def ping(self) -> None:
@@ -49,7 +48,7 @@ class MemoryDnsBackend:
 
     async def ensure_zone(self, zone: str, account: str) -> None:
         self._up("ensure_zone", zone)
-        name = _absolute(zone)
+        name = absolute(zone)
         existing = self._zones.get(name)
         if existing is not None:
             if existing.account != account:
@@ -71,7 +70,7 @@ class MemoryDnsBackend:
 
     async def delete_zone(self, zone: str) -> None:
         self._up("delete_zone", zone)
-        self._zones.pop(_absolute(zone), None)
+        self._zones.pop(absolute(zone), None)
 
     async def zones(self, account: str) -> list[str]:
         self._up("zones")
@@ -79,9 +78,9 @@ class MemoryDnsBackend:
 
     async def replace(self, zone: str, rrset: RecordSet) -> None:
         self._up("replace", zone)
-        name = _absolute(zone)
+        name = absolute(zone)
         found = self._zone(name)
-        rrset = RecordSet(_absolute(rrset.name), rrset.type.upper(), rrset.ttl, rrset.contents)
+        rrset = RecordSet(absolute(rrset.name), rrset.type.upper(), rrset.ttl, rrset.contents)
         _check(name, found, rrset)
         if rrset.contents:
             _put(found, rrset)
@@ -91,13 +90,13 @@ class MemoryDnsBackend:
 
     async def remove(self, zone: str, name: str, type: str) -> None:
         self._up("remove", zone)
-        apex, kind = _absolute(zone), type.upper()
+        apex, kind = absolute(zone), type.upper()
         found = self._zones.get(apex)
         if found is None:
             return
-        if kind == "SOA" and _absolute(name) == apex:
+        if kind == "SOA" and absolute(name) == apex:
             raise InvalidInput(f"the SOA record of zone {apex} cannot be removed")
-        if found.rrsets.pop((_absolute(name), kind), None) is not None:
+        if found.rrsets.pop((absolute(name), kind), None) is not None:
             self._touch(apex, found)
 
     async def records(self, zone: str) -> list[RecordSet]:
@@ -108,7 +107,7 @@ class MemoryDnsBackend:
 
     def lookup(self, name: str, type: str) -> tuple[str, ...]:
         """The contents of the record set `name`/`type` in the zone holding it, else ()."""
-        fqdn = _absolute(name)
+        fqdn = absolute(name)
         for apex in sorted(self._zones, key=len, reverse=True):
             if fqdn == apex or fqdn.endswith("." + apex):
                 rrset = self._zones[apex].rrsets.get((fqdn, type.upper()))
@@ -116,13 +115,8 @@ class MemoryDnsBackend:
         return ()
 
     def account_of(self, zone: str) -> str | None:
-        found = self._zones.get(_absolute(zone))
+        found = self._zones.get(absolute(zone))
         return found.account if found else None
-
-
-def _absolute(name: str) -> str:
-    text = name.strip().lower()
-    return text if text.endswith(".") else text + "."
 
 
 def _put(zone: _Zone, rrset: RecordSet) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 
+from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.domain.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
 from thecloud.ports.storage import VolumeUsage
 
@@ -81,31 +83,67 @@ class MemoryStorage:
     async def snapshots(self) -> Sequence[str]:
         return sorted(self.snaps)
 
+    async def sweep(self, older_than: timedelta) -> int:  # noqa: ARG002 - nothing half-made
+        return 0
+
 
 class MemoryMounter:
-    """Which volume (host path) is plugged where in which container."""
+    """What is mounted where in each container of a MemoryRuntime, as Docker does it: the
+    volumes a container was made with come back at every start (its binds never change);
+    what was plugged in goes at every start."""
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: MemoryRuntime | None = None) -> None:
+        self.runtime = runtime
         self.plugged: dict[str, dict[str, str]] = {}  # container -> path -> host path
-        self.created: dict[str, dict[str, str]] = {}  # container -> create-time binds
+        self.unbound: dict[str, set[str]] = {}  # made-with binds unmounted since the start
+        self.staged: set[tuple[str, str]] = set()  # (instance, path) plugged on the host side
+        self._starts: dict[str, object] = {}
+        self.kept: set[str] | None = None
+
+    def _binds(self, container: str) -> dict[str, str]:
+        if self.runtime is None or container not in self.runtime.containers:
+            return {}
+        return {path: host for host, path in self.runtime.containers[container].spec.mounts}
+
+    def _fresh(self, container: str) -> None:
+        """A container started again has its binds back and nothing plugged."""
+        if self.runtime is None or container not in self.runtime.containers:
+            return
+        started = self.runtime.containers[container].state.started_at
+        if self._starts.get(container) != started:
+            self._starts[container] = started
+            self.plugged.pop(container, None)
+            self.unbound.pop(container, None)
 
     async def plug_dir(self, instance_id: str) -> str:
         return f"/plug/{instance_id}"
 
     async def plug(self, container: str, host_path: str, path: str) -> None:
-        self.plugged.setdefault(container, {}).setdefault(path, host_path)
+        self._fresh(container)
+        self.plugged.setdefault(container, {})[path] = host_path
 
     async def unplug(self, container: str, path: str) -> None:
-        self.plugged.get(container, {}).pop(path, None)
-        self.created.get(container, {}).pop(path, None)
+        self._fresh(container)
+        if self.plugged.get(container, {}).pop(path, None) is None:
+            self.unbound.setdefault(container, set()).add(path)
+
+    async def unstage(self, instance_id: str, path: str) -> None:
+        self.staged.discard((instance_id, path))
 
     async def prune(self, keep: Collection[str]) -> int:
         self.kept = set(keep)
         return 0
 
     async def mounted(self, container: str) -> dict[str, str]:
-        return dict(self.created.get(container, {}))
+        self._fresh(container)
+        return self._binds(container)
 
     def seen(self, container: str) -> builtins.dict[str, str]:
-        """What the container has at which path now (create-time binds and plugged)."""
-        return {**self.created.get(container, {}), **self.plugged.get(container, {})}
+        """What the container has at which path now."""
+        self._fresh(container)
+        binds = {
+            p: h
+            for p, h in self._binds(container).items()
+            if p not in self.unbound.get(container, set())
+        }
+        return {**binds, **self.plugged.get(container, {})}

@@ -8,9 +8,8 @@ from urllib.parse import quote
 import httpx
 
 from thecloud.domain.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
-from thecloud.ports.dns import RecordSet
+from thecloud.ports.dns import NAMESERVER, RecordSet, absolute
 
-NAMESERVER = "ns1.thecloud.internal."
 SET_UP = "run scripts/powerdns.sh start"
 # refresh, retry, expire, and the TTL of negative answers: short, since records change often.
 SOA_TIMERS = "10800 3600 604800 60"
@@ -27,11 +26,6 @@ def zone_id(name: str) -> str:
     )
 
 
-def _absolute(name: str) -> str:
-    text = name.strip().lower()
-    return text if text.endswith(".") else text + "."
-
-
 class PowerDnsBackend:
     """Zones are Native (no transfers), carry the account label, and get the SOA and NS the
     platform chooses; SOA-EDIT-API DEFAULT makes PowerDNS bump the serial on every change."""
@@ -45,7 +39,7 @@ class PowerDnsBackend:
         nameserver: str = NAMESERVER,
     ) -> None:
         self.api_url = api_url.rstrip("/")
-        self.nameserver = _absolute(nameserver)
+        self.nameserver = absolute(nameserver)
         self._base = f"/api/v1/servers/{quote(server_id, safe='')}"
         self._client = httpx.AsyncClient(
             base_url=self.api_url,
@@ -82,14 +76,14 @@ class PowerDnsBackend:
         return response
 
     def _zone_path(self, zone: str) -> str:
-        return "/zones/" + quote(zone_id(_absolute(zone)), safe="=.-")
+        return "/zones/" + quote(zone_id(absolute(zone)), safe="=.-")
 
     async def ping(self) -> None:
         response = await self._call("GET", "")
         _expect(response, 200, "reading the server")
 
     async def ensure_zone(self, zone: str, account: str) -> None:
-        name = _absolute(zone)
+        name = absolute(zone)
         soa = f"{self.nameserver} hostmaster.{name} 0 {SOA_TIMERS}"
         body = {
             "name": name,
@@ -123,7 +117,7 @@ class PowerDnsBackend:
     async def delete_zone(self, zone: str) -> None:
         response = await self._call("DELETE", self._zone_path(zone))
         if response.status_code != 404:
-            _expect(response, 204, f"deleting zone {_absolute(zone)}")
+            _expect(response, 204, f"deleting zone {absolute(zone)}")
 
     async def zones(self, account: str) -> list[str]:
         response = await self._call("GET", "/zones")
@@ -135,7 +129,7 @@ class PowerDnsBackend:
         await self._patch(zone, _rrset(rrset, "REPLACE"))
 
     async def remove(self, zone: str, name: str, type: str) -> None:
-        apex, fqdn, kind = _absolute(zone), _absolute(name), type.upper()
+        apex, fqdn, kind = absolute(zone), absolute(name), type.upper()
         if kind == "SOA" and fqdn == apex:  # PowerDNS would accept it and stop answering
             raise InvalidInput(f"the SOA record of zone {apex} cannot be removed")
         change = {"name": fqdn, "type": kind, "changetype": "DELETE"}
@@ -146,20 +140,20 @@ class PowerDnsBackend:
         if response.status_code == 404:
             if missing_ok:
                 return
-            raise NotFound(f"DNS zone {_absolute(zone)} not found on the DNS server")
-        _expect(response, 204, f"changing zone {_absolute(zone)}")
+            raise NotFound(f"DNS zone {absolute(zone)} not found on the DNS server")
+        _expect(response, 204, f"changing zone {absolute(zone)}")
 
     async def records(self, zone: str) -> list[RecordSet]:
         response = await self._call("GET", self._zone_path(zone))
         if response.status_code == 404:
-            raise NotFound(f"DNS zone {_absolute(zone)} not found on the DNS server")
-        _expect(response, 200, f"reading zone {_absolute(zone)}")
+            raise NotFound(f"DNS zone {absolute(zone)} not found on the DNS server")
+        _expect(response, 200, f"reading zone {absolute(zone)}")
         return [_from_api(r) for r in response.json().get("rrsets", [])]
 
 
 def _rrset(rrset: RecordSet, changetype: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "name": _absolute(rrset.name),
+        "name": absolute(rrset.name),
         "type": rrset.type.upper(),
         "ttl": rrset.ttl,
         "records": [{"content": c, "disabled": False} for c in rrset.contents],

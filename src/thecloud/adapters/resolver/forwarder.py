@@ -118,6 +118,7 @@ class DnsForwarder:
         self._view_at = -1e9
         self._refresh = asyncio.Lock()
         self._listeners: dict[str, tuple[str, asyncio.DatagramTransport]] = {}
+        self._warned: set[tuple[str, str]] = set()
 
     def use(self, view: Callable[[], Awaitable[ZoneView]]) -> None:
         self._load_view = view
@@ -144,12 +145,13 @@ class DnsForwarder:
                 lambda: _Endpoint(self, vpc_id),
                 local_addr=(address, self._port),
                 family=socket.AF_INET,
-                reuse_port=True,
             )
         except OSError as exc:
-            log.warning(
-                "VPC %s resolver cannot listen on %s:%s: %s", vpc_id, address, self._port, exc
-            )
+            if (vpc_id, address) not in self._warned:  # the healer retries every few seconds
+                self._warned.add((vpc_id, address))
+                log.warning(
+                    "VPC %s resolver cannot listen on %s:%s: %s", vpc_id, address, self._port, exc
+                )
             return False
         self._listeners[vpc_id] = (address, transport)
         return True

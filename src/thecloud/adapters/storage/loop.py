@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import builtins
 import re
+import time
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from thecloud.domain.errors import Conflict, InvalidInput, NotFound
@@ -34,6 +36,7 @@ class LoopBackend:
     def __init__(self, runner: CommandRunner, root: Path, pool_gb: int = 100) -> None:
         self._run, self.root, self._pool_gb = runner.run, root.resolve(), pool_gb
         self.pool = self.root / "pool"
+        self._ready = False
 
     # -- the pool -------------------------------------------------------------------------
 
@@ -41,9 +44,11 @@ class LoopBackend:
         await self._pool()
 
     async def _pool(self) -> Path:
-        """The pool, made and mounted if it is not (after a first start or a reboot)."""
+        """The pool, made and mounted if it is not (after a first start or a reboot); found
+        mounted once, it is taken as mounted (close() forgets that)."""
         image = self.root / "pool.img"
-        if await self._mounted(self.pool):
+        if self._ready or await self._mounted(self.pool):
+            self._ready = True
             return self.pool
         self.root.mkdir(parents=True, exist_ok=True)
         if not image.exists():
@@ -197,19 +202,24 @@ class LoopBackend:
             return []
         return sorted(p.name.removesuffix(".img") for p in folder.glob("*.img"))
 
-    async def sweep(self) -> int:
-        """Remove what a crash left half-made (`.tmp` images); how many went."""
+    async def sweep(self, older_than: timedelta) -> int:
+        """Remove `.tmp` images a crash left half-made (only old ones: a young one is a
+        create, snapshot or restore in flight); how many went."""
+        if not (self.root / "pool.img").exists():
+            return 0
         await self._pool()
-        gone = 0
+        gone, limit = 0, time.time() - older_than.total_seconds()
         for kind in ("volumes", "snapshots"):
             for tmp in (self.pool / kind).glob("*.img.tmp"):
-                tmp.unlink(missing_ok=True)
-                gone += 1
+                if tmp.stat().st_mtime < limit:
+                    tmp.unlink(missing_ok=True)
+                    gone += 1
         return gone
 
     async def close(self) -> None:
         """Unmount every volume and the pool, detaching their loop devices (tests and
         throwaway installations; a running platform keeps them mounted)."""
+        self._ready = False
         if not await self._mounted(self.pool):
             return
         for volume_id in self._ids("volumes"):
