@@ -21,6 +21,7 @@ Needs a running Docker Engine and the busybox image (`scripts/docker.sh`, then
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from secretsbench.processes import free_port, http_server  # noqa: E402
 from secretsbench.settings import HOST, PYTHON, SERVER_MODULE  # noqa: E402
+
+from thecloud.adapters.teardown import release_installation  # noqa: E402
 
 POLL_S = 0.005
 
@@ -166,6 +169,7 @@ def main() -> int:
         together, errors = concurrent_launches(client, args.concurrent)
         terminate_all(client)
     leaked = docker("ps", "-aq", "--filter", f"label=thecloud.managed={installation}").split()
+    asyncio.run(release_installation(installation, workdir / "data"))  # counted first
     print(f"\nlaunch to running, {reference}, ms")
     print(f"{'':<28} {'n':>4} {'p50':>9} {'p95':>9} {'max':>9}")
     print(row("docker run -d", docker_times))

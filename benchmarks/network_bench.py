@@ -47,7 +47,7 @@ from compute_bench import (  # noqa: E402
 from secretsbench.processes import free_port, http_server  # noqa: E402
 from secretsbench.settings import HOST, PYTHON, SERVER_MODULE  # noqa: E402
 
-from thecloud.adapters.docker.network import DockerFabric  # noqa: E402
+from thecloud.adapters.teardown import release_installation  # noqa: E402
 
 BENCH_RANGE = "10.250.0.0/16"  # used by the docker rows only, removed after each round
 
@@ -162,9 +162,9 @@ def main() -> int:
         deadline = time.monotonic() + 60
         while client.get("/vpcs").json()["meta"]["total"] and time.monotonic() < deadline:
             time.sleep(0.2)
-    asyncio.run(DockerFabric(installation).clear())  # a throwaway installation: its chains go
     leaked_c = docker("ps", "-aq", "--filter", f"label=thecloud.managed={installation}").split()
     leaked_n = docker("network", "ls", "-q", "--filter", f"label=thecloud.managed={installation}")
+    asyncio.run(release_installation(installation, workdir / "data"))  # counted first
     print("\nms")
     print(f"{'':<40} {'n':>4} {'p50':>9} {'p95':>9} {'max':>9}")
     print(row("docker network create + rm", docker_nets))

@@ -36,8 +36,7 @@ from compute_bench import registered, until_running  # noqa: E402
 from secretsbench.processes import free_port, http_server  # noqa: E402
 from secretsbench.settings import HOST, PYTHON, SERVER_MODULE  # noqa: E402
 
-from thecloud.adapters.commands import SubprocessRunner  # noqa: E402
-from thecloud.adapters.storage.loop import LoopBackend  # noqa: E402
+from thecloud.adapters.teardown import release_installation  # noqa: E402
 
 
 def timed(argv: list[str], count: int) -> float:
@@ -124,17 +123,7 @@ def main() -> int:
             for item in client.get("/instances").json()["data"]:
                 client.delete(f"/instances/{item['id']}")
     finally:
-        subprocess.run(
-            ["docker", "rm", "-f",
-             *subprocess.run(["docker", "ps", "-aq", "--filter",
-                              f"label=thecloud.managed={installation}"],
-                             capture_output=True, text=True).stdout.split()],
-            capture_output=True,
-        )  # fmt: skip
-        subprocess.run(
-            ["umount", "-R", "-l", str(workdir / "data/storage/plug")], capture_output=True
-        )
-        asyncio.run(LoopBackend(SubprocessRunner(), workdir / "data" / "storage").close())
+        asyncio.run(release_installation(installation, workdir / "data"))
         subprocess.run(["rm", "-rf", str(workdir)], check=False)
     snap_p50 = statistics.median(snaps)
     ratio = statistics.median(inside) / statistics.median(host)

@@ -20,9 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.dns_support import dns_env, remove_zones
-from thecloud.adapters.commands import SubprocessRunner
-from thecloud.adapters.docker.network import DockerFabric
-from thecloud.adapters.storage.loop import LoopBackend
+from thecloud.adapters.teardown import release_installation
 
 
 def free_port() -> int:
@@ -133,40 +131,8 @@ def stop_server(server: Server) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(5)
-    remove_containers(server.installation)
-    release_storage(server.data_dir)
+    asyncio.run(release_installation(server.installation, server.data_dir))
     remove_zones(server.installation)
-
-
-def release_storage(data_dir: Path) -> None:
-    """Unmount what a server's block storage mounted under its data directory (volumes, the
-    pool, the plug directory) and detach the loop devices: a test server's data goes away."""
-    root = data_dir / "storage"
-    if not root.exists():
-        return
-    subprocess.run(["umount", "-R", "-l", str(root / "plug")], capture_output=True, check=False)
-    asyncio.run(LoopBackend(SubprocessRunner(), root).close())
-
-
-def remove_containers(installation: str) -> None:
-    """Remove every container, network and firewall chain a server of this installation
-    left on the host."""
-    label = f"label=thecloud.managed={installation}"
-    found = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True, check=False
-    )
-    ids = found.stdout.split()
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
-    nets = subprocess.run(
-        ["docker", "network", "ls", "-q", "--filter", label],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if nets.stdout.split():
-        subprocess.run(["docker", "network", "rm", *nets.stdout.split()], capture_output=True)
-    asyncio.run(DockerFabric(installation).clear())
 
 
 @pytest.fixture(scope="session")

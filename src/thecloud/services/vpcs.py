@@ -178,11 +178,11 @@ class VpcService(Service):
         return the VPC in DELETING: the worker finishes once they are gone."""
         async with self._fabric.exclusive():
             vpc, gone = await self._delete(p, ident, force)
-            if gone:
-                await self._remove_network(vpc)
+            if gone:  # the rows are committed: the rules and the bridge go side by side
+                await asyncio.gather(self._remove_network(vpc), self._fabric.sync())
         if not gone:
             self._wake.set()
-        await self._fabric.sync()
+            await self._fabric.sync()
         return None if gone else vpc
 
     async def _delete(self, p: Principal, ident: str, force: bool) -> tuple[Vpc, bool]:
