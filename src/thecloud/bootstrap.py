@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,15 +17,17 @@ from thecloud.domain.errors import BackendUnavailable
 from thecloud.ports.access import AccessWatch
 from thecloud.ports.clock import Clock
 from thecloud.ports.compute import ContainerRuntime
-from thecloud.ports.crypto import KeyHasher, PasswordHasher, SecretCipher, TokenCodec
+from thecloud.ports.crypto import DataKeys, KeyHasher, PasswordHasher, SecretCipher, TokenCodec
 from thecloud.ports.dns import DnsBackend, VpcResolverServer
 from thecloud.ports.network import NetworkFabric
+from thecloud.ports.objects import ObjectStore
 from thecloud.ports.storage import StorageBackend, VolumeMounter
 from thecloud.ports.uow import UnitOfWorkFactory
 from thecloud.services.activity import ActivityService, EventBus
 from thecloud.services.api_keys import ApiKeyService
 from thecloud.services.auth import AuthService, AuthSettings
 from thecloud.services.base import Kernel
+from thecloud.services.buckets import BucketService
 from thecloud.services.compute_worker import ComputeWorker
 from thecloud.services.deployments import DeploymentService
 from thecloud.services.dns import DnsService
@@ -38,6 +41,12 @@ from thecloud.services.images import ImageService
 from thecloud.services.instance_hooks import InstanceHooks
 from thecloud.services.instance_ops import InstanceOps
 from thecloud.services.instances import InstanceService
+from thecloud.services.multipart import MultipartService
+from thecloud.services.object_data import ObjectData
+from thecloud.services.object_listing import ObjectListing
+from thecloud.services.object_presign import Presigner
+from thecloud.services.object_reaper import ObjectReaper
+from thecloud.services.objects import ObjectService
 from thecloud.services.peerings import PeeringService
 from thecloud.services.rbac import RbacService
 from thecloud.services.recording import Recorder
@@ -46,6 +55,7 @@ from thecloud.services.secrets import SecretService
 from thecloud.services.security_groups import SecurityGroupService
 from thecloud.services.service_accounts import ServiceAccountService
 from thecloud.services.ssh_keys import SshKeyService
+from thecloud.services.storage_credentials import StorageCredentialService
 from thecloud.services.tenancy import QuotaService, TenantService, TenantSetup
 from thecloud.services.volumes import SnapshotService, VolumeService
 from thecloud.services.vpc_resolver import VpcResolver
@@ -93,6 +103,13 @@ class Container:
     snapshots: SnapshotService
     dns: DnsService
     dns_sync: DnsSync
+    storage_credentials: StorageCredentialService
+    buckets: BucketService
+    objects: ObjectService
+    listing: ObjectListing
+    multipart: MultipartService
+    object_reaper: ObjectReaper
+    presigner: Presigner
     kernel: Kernel | None = None
     dns_backend: DnsBackend | None = None
     engine: Any = None
@@ -166,14 +183,20 @@ class Adapters:
     storage: StorageBackend | None = None
     mounter: VolumeMounter | None = None
     dns: DnsBackend | None = None  # None: DNS calls answer 503 (not configured)
+    objects: ObjectStore | None = None
+    data_keys: DataKeys | None = None
+    # signs presigned object URLs; real_adapters derives it from the master key (every server
+    # process agrees on it), fakes get a random one
+    presign_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     discover_images: Callable[[], Awaitable[list[BuiltImage]]] | None = None
 
 
 def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     from thecloud.adapters.commands import SubprocessRunner
-    from thecloud.adapters.crypto.keys import load_or_create_master_key
+    from thecloud.adapters.crypto.keys import derive, load_or_create_master_key
     from thecloud.adapters.crypto.primitives import (
         AesGcmCipher,
+        AesGcmDataKeys,
         BcryptHasher,
         HmacKeyHasher,
         JwtCodec,
@@ -182,6 +205,7 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     from thecloud.adapters.docker.mounts import DockerVolumeMounter
     from thecloud.adapters.docker.network import DockerFabric
     from thecloud.adapters.docker.runtime import DockerRuntime
+    from thecloud.adapters.objects.filesystem import FilesystemObjectStore
     from thecloud.adapters.powerdns import PowerDnsBackend
     from thecloud.adapters.resolver.forwarder import DnsForwarder
     from thecloud.adapters.sql.engine import create_engine, is_sqlite
@@ -217,6 +241,9 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
             nameserver=settings.dns_nameserver,
         ),
         discover_images=lambda: discover(runtime),
+        objects=FilesystemObjectStore(settings.data_dir / "objects", fsync=settings.s3_fsync),
+        data_keys=AesGcmDataKeys(master),
+        presign_key=derive(master, "thecloud/storage-presign"),
     )
 
 
@@ -300,6 +327,16 @@ def bootstrap(
     worker.also_heal(dns_sync.reconcile)
     worker.also_heal(resolver.reconcile)
     worker.also_heal(volumes.reconcile)
+    if a.objects is None or a.data_keys is None:
+        raise ValueError("bootstrap needs object storage (Adapters.objects and .data_keys)")
+    data = ObjectData(a.objects, a.data_keys)
+    buckets = BucketService(kernel, data)
+    objects = ObjectService(kernel, buckets, data)
+    reaper = ObjectReaper(
+        kernel, a.objects, data, timedelta(seconds=settings.s3_orphan_grace_seconds),
+        settings.s3_sweep_seconds, settings.s3_lifecycle_seconds,
+    )  # fmt: skip
+    worker.also_heal(reaper.reconcile)
     return Container(
         settings=settings,
         uow=a.uow,
@@ -337,6 +374,13 @@ def bootstrap(
         snapshots=SnapshotService(kernel, volumes),
         dns=DnsService(kernel, dns_sync, registrar, settings.dns_server),
         dns_sync=dns_sync,
+        storage_credentials=StorageCredentialService(kernel, a.cipher, a.watch),
+        buckets=buckets,
+        objects=objects,
+        listing=ObjectListing(kernel, buckets),
+        multipart=MultipartService(kernel, buckets, objects, data),
+        object_reaper=reaper,
+        presigner=Presigner(kernel, buckets, a.presign_key),
         dns_backend=a.dns,
         discover_images=a.discover_images,
         kernel=kernel,

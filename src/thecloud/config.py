@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     dns_server: str = "127.0.0.1:5300"  # where users `dig` (shown in zone responses)
     dns_nameserver: str = "ns1.thecloud.internal."  # the NS (and SOA primary) of every zone
 
+    # S3 endpoint (its own port; the same process serves it next to the API)
+    s3_port: int = 9000
+    s3_domains: list[str] = Field(default_factory=lambda: ["localhost"])  # <bucket>.<domain>
+    s3_tls_cert: Path | None = None  # serve the S3 endpoint over HTTPS with this cert + key
+    s3_tls_key: Path | None = None
+    s3_fsync: bool = True  # fsync every object before it is acknowledged (off: benchmarks only)
+    # an object blob no metadata refers to is removed once this old (younger: a put in flight)
+    s3_orphan_grace_seconds: float = Field(default=3600.0, ge=0)
+    s3_sweep_seconds: float = Field(default=60.0, gt=0)  # how often orphans are looked for
+    s3_lifecycle_seconds: float = Field(default=3600.0, gt=0)  # how often lifecycle rules run
+
     @property
     def production(self) -> bool:
         return self.env == "production"

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,6 +45,28 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     installation: str = ""
+    s3_url: str = ""  # the S3 endpoint (https:// when started with a certificate)
+    ca_file: str | None = None  # the certificate S3 clients must trust then
+
+    def s3_credentials(self, user: dict[str, str]) -> tuple[str, str]:
+        """A new access key pair of the user (POST /storage/credentials)."""
+        with self.api(user) as api:
+            r = api.post("/storage/credentials", json={"description": "e2e"})
+        assert r.status_code == 201, r.text
+        data = r.json()["data"]
+        return data["access_key_id"], data["secret_access_key"]
+
+    def s3(self, user: dict[str, str], **config: object) -> Any:
+        """A boto3 S3 client with default settings, signed with a new key pair of the user."""
+        import boto3
+        from botocore.config import Config
+
+        key_id, secret = self.s3_credentials(user)
+        return boto3.client(
+            "s3", endpoint_url=self.s3_url, aws_access_key_id=key_id,
+            aws_secret_access_key=secret, region_name="us-east-1",
+            verify=self.ca_file if self.ca_file else True, config=Config(**config),  # type: ignore[arg-type]
+        )  # fmt: skip
 
     def register(self, name: str = "user") -> dict[str, str]:
         """A fresh user; returns email, password, api_key, token, user_id, tenant_id."""
@@ -71,8 +94,13 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def start_server(tmp: Path, ready: str = "/health/ready", **env: str) -> Server:
-    port = free_port()
+def start_server(
+    tmp: Path, ready: str = "/health/ready", tls: tuple[Path, Path] | None = None, **env: str
+) -> Server:
+    """A server on free ports; `tls` (certificate, key) serves the S3 endpoint over HTTPS."""
+    port, s3_port = free_port(), free_port()
+    if tls is not None:
+        env = {**env, "THECLOUD_S3_TLS_CERT": str(tls[0]), "THECLOUD_S3_TLS_KEY": str(tls[1])}
     data_dir = tmp / "data"
     db_url = (
         os.environ.get("THECLOUD_E2E_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'e2e.db'}"
@@ -81,6 +109,7 @@ def start_server(tmp: Path, ready: str = "/health/ready", **env: str) -> Server:
     full_env = {
         **os.environ,
         "THECLOUD_PORT": str(port),
+        "THECLOUD_S3_PORT": str(s3_port),
         "THECLOUD_HOST": "127.0.0.1",
         "THECLOUD_DATA_DIR": str(data_dir),
         "THECLOUD_DATABASE_URL": db_url,
@@ -102,8 +131,55 @@ def start_server(tmp: Path, ready: str = "/health/ready", **env: str) -> Server:
         )
     installation = full_env["THECLOUD_INSTALLATION_ID"]
     server = Server(f"http://127.0.0.1:{port}", data_dir, db_url, proc, log, installation)
+    server.s3_url = f"{'https' if tls else 'http'}://127.0.0.1:{s3_port}"
+    server.ca_file = str(tls[0]) if tls else None
     _wait_ready(server, ready)
+    _wait_port(server, s3_port)
     return server
+
+
+def _wait_port(server: Server, port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"the S3 endpoint is not listening:\n{server.log.read_text()}")
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and 127.0.0.1 and its key (PEM files), made here."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = directory / "s3.crt", directory / "s3.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )  # fmt: skip
+    )
+    return cert_file, key_file
 
 
 def _wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
@@ -139,6 +215,16 @@ def stop_server(server: Server) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the whole e2e session; tests use unique users and names."""
     srv = start_server(tmp_path_factory.mktemp("e2e"))
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second server whose S3 endpoint speaks HTTPS (a self-signed certificate made by the
+    test set-up): botocore sends aws-chunked bodies with trailing checksums over HTTPS."""
+    tmp = tmp_path_factory.mktemp("e2e-tls")
+    srv = start_server(tmp, tls=self_signed(tmp))
     yield srv
     stop_server(srv)
 
@@ -194,7 +280,7 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
     def start(tmp: Path | None = None, ready: str = "/health/ready", **env: str) -> Server:
-        started.append(start_server(tmp or tmp_path, ready, **env))
+        started.append(start_server(tmp or tmp_path, ready, None, **env))
         return started[-1]
 
     yield start

@@ -17,8 +17,10 @@ from thecloud.adapters.memory import (
     MemoryStore,
     MemoryUnitOfWorkFactory,
 )
+from thecloud.adapters.memory.crypto import PlainDataKeys
 from thecloud.adapters.memory.dns import MemoryDnsBackend, MemoryVpcResolverServer
 from thecloud.adapters.memory.fabric import MemoryFabric
+from thecloud.adapters.memory.objects import MemoryObjectStore
 from thecloud.adapters.memory.runtime import MemoryRuntime
 from thecloud.adapters.memory.storage_backend import MemoryMounter, MemoryStorage
 from thecloud.bootstrap import Adapters, Container, bootstrap
@@ -60,6 +62,8 @@ def memory_adapters(
         storage=MemoryStorage(),
         mounter=MemoryMounter(runtime),
         dns=MemoryDnsBackend(),
+        objects=MemoryObjectStore(clock),
+        data_keys=PlainDataKeys(),
     )
 
 

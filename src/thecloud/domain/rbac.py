@@ -44,6 +44,28 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "event": ("read",),
 }
 
+# S3 calls are authorized under AWS's action names (what IAM policies for S3 name). Each is
+# also granted by the coarse storage permission it belongs to, so the built-in roles (and any
+# role holding storage:read/write/delete) cover them; policies may name either.
+S3_ACTIONS: dict[str, str] = {
+    **dict.fromkeys(
+        ("ListAllMyBuckets", "ListBucket", "ListBucketVersions", "ListBucketMultipartUploads",
+         "ListMultipartUploadParts", "GetObject", "GetObjectVersion", "GetBucketLocation",
+         "GetBucketVersioning", "GetBucketTagging", "GetBucketCORS", "GetBucketAcl",
+         "GetEncryptionConfiguration", "GetLifecycleConfiguration"),
+        "storage:read",
+    ),
+    **dict.fromkeys(
+        ("CreateBucket", "PutObject", "PutBucketVersioning", "PutBucketTagging",
+         "PutBucketCORS", "PutBucketAcl", "PutEncryptionConfiguration",
+         "PutLifecycleConfiguration", "AbortMultipartUpload"),
+        "storage:write",
+    ),
+    **dict.fromkeys(("DeleteBucket", "DeleteObject", "DeleteObjectVersion"), "storage:delete"),
+}  # fmt: skip
+S3_ACTIONS = {f"s3:{name}": coarse for name, coarse in S3_ACTIONS.items()}
+_VERBS["s3"] = tuple(name.split(":", 1)[1] for name in S3_ACTIONS)
+
 ALL_PERMISSIONS: frozenset[str] = frozenset(
     f"{service}:{verb}" for service, verbs in _VERBS.items() for verb in verbs
 )

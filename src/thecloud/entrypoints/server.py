@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
+import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -17,7 +20,7 @@ from thecloud.bootstrap import Container, bootstrap
 from thecloud.config import Settings
 from thecloud.domain.errors import CloudError, ConfigurationError
 from thecloud.entrypoints.api.app import create_app
-from thecloud.entrypoints.workers import Supervisor, server_spec, uvicorn_options
+from thecloud.entrypoints.workers import Supervisor, listen, server_spec, uvicorn_options
 
 if TYPE_CHECKING:
     from thecloud.adapters.docker.images import BuiltImage
@@ -26,6 +29,59 @@ if TYPE_CHECKING:
 def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn's factory); `serve` prepared the store."""
     return create_app(bootstrap(Settings()), migrate=False)
+
+
+def worker_main() -> None:
+    """One of several server processes (THECLOUD_WORKERS > 1), on SO_REUSEPORT sockets."""
+    run_servers(Settings(), reuse_port=True)
+
+
+class _Quiet(uvicorn.Server):
+    """A uvicorn server that leaves signals to run_servers (two servers share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run_servers(settings: Settings, *, reuse_port: bool = False) -> None:
+    """The REST API and the S3 endpoint in one process, over one container and one loop.
+    On SIGTERM/SIGINT the S3 endpoint stops first, then the API (which closes the container)."""
+    from thecloud.entrypoints.s3.app import S3App
+
+    container = bootstrap(settings)
+    options = uvicorn_options(settings)
+    api = _Quiet(uvicorn.Config(create_app(container, migrate=False), **options))
+    s3_config = uvicorn.Config(S3App(container), lifespan="off", **options)
+    if settings.s3_tls_cert and settings.s3_tls_key:
+        s3_config.ssl_certfile, s3_config.ssl_keyfile = settings.s3_tls_cert, settings.s3_tls_key
+    s3 = _Quiet(s3_config)
+    api_sockets, s3_sockets = None, None
+    if reuse_port:
+        api_sockets = [listen(settings.host, settings.port)]
+        s3_sockets = [listen(settings.host, settings.s3_port)]
+    else:
+        api.config.host, api.config.port = settings.host, settings.port
+        s3.config.host, s3.config.port = settings.host, settings.s3_port
+    asyncio.run(_serve_pair(api, s3, api_sockets, s3_sockets))
+
+
+async def _serve_pair(
+    api: uvicorn.Server,
+    s3: uvicorn.Server,
+    api_sockets: list[socket.socket] | None,
+    s3_sockets: list[socket.socket] | None,
+) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: setattr(s3, "should_exit", True))
+    s3_task = asyncio.create_task(s3.serve(s3_sockets))
+    api_task = asyncio.create_task(api.serve(api_sockets))
+    await asyncio.wait({s3_task, api_task}, return_when=asyncio.FIRST_COMPLETED)
+    s3.should_exit = True
+    await s3_task
+    api.should_exit = True
+    await api_task
 
 
 @asynccontextmanager
@@ -66,13 +122,7 @@ def serve(settings: Settings) -> None:
     if settings.workers > 1:
         Supervisor(settings.workers, server_spec(settings)).run()
         return
-    uvicorn.run(
-        "thecloud.entrypoints.server:worker_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        **uvicorn_options(settings),
-    )
+    run_servers(settings)
 
 
 def migrate(settings: Settings) -> None:

@@ -7,6 +7,7 @@ With a socket per process the kernel spreads new connections across them by thei
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import signal
@@ -35,7 +36,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -55,19 +56,27 @@ class WorkerSpec:
     options: dict[str, Any] = field(default_factory=dict)
     factory: bool = False
     app_dir: str = ""
+    main: str = ""  # "module:function" that serves by itself, instead of uvicorn on `app`
 
 
 def _worker(spec: WorkerSpec) -> None:
     """One worker process: its own socket on the shared port, then uvicorn on it."""
     if spec.app_dir:
         sys.path.insert(0, spec.app_dir)
-    sock = _listen(spec.host, spec.port)
+    if spec.main:
+        module, _, name = spec.main.partition(":")
+        getattr(importlib.import_module(module), name)()
+        return
+    sock = listen(spec.host, spec.port)
     config = uvicorn.Config(spec.app, factory=spec.factory, **spec.options)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 def server_spec(settings: Settings) -> WorkerSpec:
-    return WorkerSpec(APP, settings.host, settings.port, uvicorn_options(settings), factory=True)
+    return WorkerSpec(
+        APP, settings.host, settings.port, uvicorn_options(settings), factory=True,
+        main="thecloud.entrypoints.server:worker_main",
+    )  # fmt: skip
 
 
 class Supervisor:

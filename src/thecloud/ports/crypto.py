@@ -40,3 +40,24 @@ class TokenCodec(Protocol):
     def decode(self, token: str) -> dict[str, object]:
         """The claims of a valid, unexpired token; raises Unauthorized otherwise."""
         ...
+
+
+class DataKeys(Protocol):
+    """Envelope encryption of object data: a fresh data key per blob, sealed by the tenant's
+    object key (derived from the master key) or by a customer's key (SSE-C)."""
+
+    def new(self) -> bytes:
+        """A new random 32-byte data key."""
+        ...
+
+    def seal(
+        self, tenant_id: str, data_key: bytes, aad: bytes, customer_key: bytes | None = None
+    ) -> str:
+        """The data key wrapped (AES-256-GCM) for storage, as text."""
+        ...
+
+    def open(
+        self, tenant_id: str, sealed: str, aad: bytes, customer_key: bytes | None = None
+    ) -> bytes:
+        """The data key back; raises Forbidden when the key (or customer key) is wrong."""
+        ...

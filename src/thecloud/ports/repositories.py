@@ -19,6 +19,13 @@ from thecloud.domain.identity import (
     Tenant,
     User,
 )
+from thecloud.domain.objects import (
+    Bucket,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    StorageCredential,
+)
 from thecloud.domain.quotas import QuotaLine
 from thecloud.domain.rbac import Role, RoleBinding
 from thecloud.domain.secrets import Secret
@@ -136,6 +143,54 @@ class AuthStateRepository(Protocol):
     async def bump(self) -> None: ...
 
 
+class ObjectVersionRepository(Repository[ObjectVersion], Protocol):
+    async def latest(self, bucket_id: str, key: str) -> ObjectVersion | None:
+        """The current version of a key (maybe a delete marker), if any."""
+        ...
+
+    async def newest(self, bucket_id: str, key: str) -> ObjectVersion | None:
+        """The version of a key with the largest `seq` (to restore after a delete)."""
+        ...
+
+    async def listing(
+        self, bucket_id: str, prefix: str, after: str, limit: int
+    ) -> list[ObjectVersion]:
+        """Current versions that are not delete markers, keys starting with `prefix` and
+        above `after`, in key order (S3 orders keys by their UTF-8 bytes)."""
+        ...
+
+    async def versions(
+        self, bucket_id: str, prefix: str, after_key: str, after_seq: int | None, limit: int
+    ) -> list[ObjectVersion]:
+        """Every version (and delete marker) under `prefix`, by key, then newest first,
+        starting after (`after_key`, `after_seq`); `after_seq` None skips the whole key."""
+        ...
+
+    async def older_than(self, bucket_id: str, before: object, limit: int) -> list[ObjectVersion]:
+        """Versions last modified before `before` (the lifecycle worker's candidates)."""
+        ...
+
+    async def blob_ids(self) -> set[str]:
+        """Every blob any version refers to (the reconciler keeps these)."""
+        ...
+
+
+class PartRepository(Repository[Part], Protocol):
+    async def of_upload(self, upload_id: str, after: int, limit: int) -> list[Part]:
+        """The parts of an upload with numbers above `after`, in order."""
+        ...
+
+    async def blob_ids(self) -> set[str]: ...
+
+
+class UploadRepository(Repository[MultipartUpload], Protocol):
+    async def listing(
+        self, bucket_id: str, prefix: str, after_key: str, after_id: str, limit: int
+    ) -> list[MultipartUpload]:
+        """In-progress uploads under `prefix`, by key then upload id, after the markers."""
+        ...
+
+
 UserRepository = Repository[User]
 ApiKeyRepository = Repository[ApiKey]
 BindingRepository = Repository[RoleBinding]
@@ -145,3 +200,5 @@ AttachmentRepository = Repository[PolicyAttachment]
 AuditRepository = Repository[AuditRecord]
 IdempotencyRepository = Repository[IdempotencyRecord]
 LoginFailureRepository = Repository[LoginFailures]
+BucketRepository = Repository[Bucket]
+CredentialRepository = Repository[StorageCredential]

@@ -28,12 +28,16 @@ from thecloud.ports.repositories import (
     AuditRepository,
     AuthStateRepository,
     BindingRepository,
+    BucketRepository,
+    CredentialRepository,
     EventRepository,
     IdempotencyRepository,
     ImageRepository,
     InstanceRepository,
     LoginFailureRepository,
     MetricRepository,
+    ObjectVersionRepository,
+    PartRepository,
     PolicyRepository,
     QuotaRepository,
     Repository,
@@ -42,6 +46,7 @@ from thecloud.ports.repositories import (
     ServiceAccountRepository,
     ServiceAccountSecretRepository,
     TenantRepository,
+    UploadRepository,
     UserRepository,
 )
 
@@ -121,6 +126,16 @@ class UnitOfWork(Protocol):
     def dns_zones(self) -> Repository[DnsZone]: ...
     @property
     def dns_records(self) -> Repository[DnsRecord]: ...
+    @property
+    def storage_credentials(self) -> CredentialRepository: ...
+    @property
+    def buckets(self) -> BucketRepository: ...
+    @property
+    def object_versions(self) -> ObjectVersionRepository: ...
+    @property
+    def uploads(self) -> UploadRepository: ...
+    @property
+    def parts(self) -> PartRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -9,7 +9,7 @@ from thecloud.domain.errors import Forbidden
 from thecloud.domain.iam import ResourceRef
 from thecloud.domain.identity import Principal
 from thecloud.domain.policy import Decision, action_allowed_by_permissions, evaluate
-from thecloud.domain.rbac import ALL_PERMISSIONS
+from thecloud.domain.rbac import ALL_PERMISSIONS, S3_ACTIONS
 
 
 def condition_context(principal: Principal, now: datetime) -> dict[str, object]:
@@ -28,14 +28,30 @@ def condition_context(principal: Principal, now: datetime) -> dict[str, object]:
 
 
 def decide(principal: Principal, action: str, resource: ResourceRef, now: datetime) -> bool:
+    coarse = S3_ACTIONS.get(action)  # an S3 action is also granted by its storage permission
     if principal.policies:
-        names = resource.names(principal.tenant_id)
-        verdict = evaluate(principal.policies, action, names, condition_context(principal, now))
+        verdict = _policies(principal, action, resource, now)
+        if coarse is not None and verdict is not Decision.DENY:
+            other = _policies(principal, coarse, resource, now)
+            verdict = (
+                other if other is Decision.DENY or verdict is Decision.NOT_APPLICABLE else verdict
+            )
         if verdict is not Decision.NOT_APPLICABLE:
             return verdict is Decision.ALLOW
-    if action in principal.permissions:  # the common case: an exact grant, one set lookup
+    return _granted(principal.permissions, action) or (
+        coarse is not None and _granted(principal.permissions, coarse)
+    )
+
+
+def _policies(principal: Principal, action: str, resource: ResourceRef, now: datetime) -> Decision:
+    names = resource.names(principal.tenant_id)
+    return evaluate(principal.policies, action, names, condition_context(principal, now))
+
+
+def _granted(permissions: frozenset[str], action: str) -> bool:
+    if action in permissions:  # the common case: an exact grant, one set lookup
         return True
-    return action_allowed_by_permissions(principal.permissions, action)
+    return action_allowed_by_permissions(permissions, action)
 
 
 def authorize(principal: Principal, action: str, resource: ResourceRef, now: datetime) -> None:

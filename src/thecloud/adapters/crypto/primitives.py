@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import os
 from collections.abc import Mapping
@@ -15,7 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from thecloud.adapters.crypto.keys import derive
-from thecloud.domain.errors import CloudError, Unauthorized
+from thecloud.domain.errors import CloudError, Forbidden, InvalidInput, Unauthorized
 
 
 class BcryptHasher:
@@ -91,3 +93,56 @@ class JwtCodec:
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid bearer token") from exc
         return claims
+
+
+class AesGcmDataKeys:
+    """Envelope keys of object data: a random data key per blob, wrapped with AES-256-GCM
+    under the tenant's object key (HKDF of the master key) or an SSE-C customer key; the
+    sealed form is base64(nonce || ciphertext)."""
+
+    def __init__(self, master: bytes) -> None:
+        self._master = master
+        self._aead = lru_cache(maxsize=4096)(self._make)
+
+    def _make(self, tenant_id: str) -> AESGCM:
+        return AESGCM(derive(self._master, f"thecloud/objects/tenant/{tenant_id}"))
+
+    def _wrapper(self, tenant_id: str, customer_key: bytes | None) -> AESGCM:
+        if customer_key is None:
+            return self._aead(tenant_id)
+        if len(customer_key) != 32:
+            raise InvalidInput("an SSE-C customer key must be 32 bytes (AES-256)")
+        return AESGCM(customer_key)
+
+    def new(self) -> bytes:
+        return os.urandom(32)
+
+    def seal(
+        self, tenant_id: str, data_key: bytes, aad: bytes, customer_key: bytes | None = None
+    ) -> str:
+        nonce = os.urandom(12)
+        wrapped = self._wrapper(tenant_id, customer_key).encrypt(nonce, data_key, aad)
+        return base64.b64encode(nonce + wrapped).decode()
+
+    def open(
+        self, tenant_id: str, sealed: str, aad: bytes, customer_key: bytes | None = None
+    ) -> bytes:
+        raw = _unbase64(sealed)
+        try:
+            return self._wrapper(tenant_id, customer_key).decrypt(raw[:12], raw[12:], aad)
+        except InvalidTag as exc:
+            raise Forbidden(_WRONG_KEY if customer_key is None else _WRONG_CUSTOMER_KEY) from exc
+
+
+_WRONG_KEY = "the object's data key does not open with this tenant's key (wrong key or altered)"
+_WRONG_CUSTOMER_KEY = "the customer key does not match the one the object was written with (SSE-C)"
+
+
+def _unbase64(sealed: str) -> bytes:
+    try:
+        raw = base64.b64decode(sealed, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise CloudError("a sealed object data key is damaged (not base64)") from exc
+    if len(raw) < 12 + 16:
+        raise CloudError("a sealed object data key is damaged (too short)")
+    return raw

@@ -9,7 +9,7 @@ import json
 import os
 from collections.abc import Mapping
 
-from thecloud.domain.errors import Unauthorized
+from thecloud.domain.errors import CloudError, Forbidden, InvalidInput, Unauthorized
 from thecloud.ports.clock import Clock
 
 
@@ -77,3 +77,42 @@ class FakeTokenCodec:
         if not isinstance(claims, dict):
             raise Unauthorized("invalid bearer token")
         return claims
+
+
+class PlainDataKeys:
+    """Object data keys without cryptography: the "sealed" form is the key in base64 beside a
+    check of who sealed it (tenant or customer key) and the aad, so opening with the wrong
+    one fails with the same Forbidden as AesGcmDataKeys."""
+
+    def new(self) -> bytes:
+        return os.urandom(32)
+
+    @staticmethod
+    def _check(tenant_id: str, aad: bytes, customer_key: bytes | None) -> str:
+        who = (
+            b"customer:" + customer_key
+            if customer_key is not None
+            else b"tenant:" + tenant_id.encode()
+        )
+        return hashlib.sha256(who + b"|" + aad).hexdigest()[:16]
+
+    def seal(
+        self, tenant_id: str, data_key: bytes, aad: bytes, customer_key: bytes | None = None
+    ) -> str:
+        if customer_key is not None and len(customer_key) != 32:
+            raise InvalidInput("an SSE-C customer key must be 32 bytes (AES-256)")
+        return f"plain${_b64(data_key)}${self._check(tenant_id, aad, customer_key)}"
+
+    def open(
+        self, tenant_id: str, sealed: str, aad: bytes, customer_key: bytes | None = None
+    ) -> bytes:
+        scheme, key, check = (sealed.split("$") + ["", ""])[:3]
+        if scheme != "plain" or not key:
+            raise CloudError("a sealed object data key is damaged (test)")
+        if not hmac.compare_digest(check, self._check(tenant_id, aad, customer_key)):
+            raise Forbidden(
+                "the customer key does not match the one the object was written with (SSE-C)"
+                if customer_key is not None
+                else "the object's data key does not open with this tenant's key (test)"
+            )
+        return _unb64(key)

@@ -81,6 +81,19 @@ TABLES: dict[str, TableSpec] = {
             unique=(("tenant_id", "name"), ("instance_id", "mount_path")),
             parents=(_TENANT,),
         ),
+        TableSpec("storage_credentials", unique=(("access_key_id",),), parents=(_TENANT,)),
+        TableSpec("buckets", unique=(("name",),), parents=(_TENANT,)),
+        TableSpec(
+            "object_versions",
+            unique=(("bucket_id", "key", "version_id"),),
+            parents=(_TENANT, ForeignKey("bucket_id", "buckets")),
+        ),
+        TableSpec("multipart_uploads", parents=(_TENANT, ForeignKey("bucket_id", "buckets"))),
+        TableSpec(
+            "multipart_parts",
+            unique=(("upload_id", "number"),),
+            parents=(_TENANT, ForeignKey("upload_id", "multipart_uploads")),
+        ),
         TableSpec("snapshots", parents=(_TENANT,)),
         # unique fields holding None never clash (SQL's partial unique indexes)
         TableSpec("elastic_ips", unique=(("address",), ("instance_id",)), parents=(_TENANT,)),

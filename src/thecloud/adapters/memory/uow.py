@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from thecloud.adapters.memory import compute, dns_repos, network, storage
+from thecloud.adapters.memory import compute, dns_repos, network, object_repos, storage
 from thecloud.adapters.memory import repositories as r
 from thecloud.adapters.memory.store import MemoryState, MemoryStore
 from thecloud.domain.audit import Event
@@ -96,6 +96,13 @@ class MemoryUnitOfWork:
         )
         self.dns_zones: p.Repository[DnsZone] = dns_repos.MemoryDnsZones(state)
         self.dns_records: p.Repository[DnsRecord] = dns_repos.MemoryDnsRecords(state)
+        self.storage_credentials: p.CredentialRepository = object_repos.MemoryStorageCredentials(
+            state
+        )
+        self.buckets: p.BucketRepository = object_repos.MemoryBuckets(state)
+        self.object_versions: p.ObjectVersionRepository = object_repos.MemoryObjectVersions(state)
+        self.uploads: p.UploadRepository = object_repos.MemoryUploads(state)
+        self.parts: p.PartRepository = object_repos.MemoryParts(state)
 
     async def __aexit__(
         self,

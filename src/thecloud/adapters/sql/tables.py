@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from thecloud.adapters.sql.types import UtcDateTime
@@ -668,4 +669,118 @@ snapshots = Table(
     Column("status_reason", Text, nullable=False),
     Index("ix_snapshots_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_snapshots_volume", "volume_id"),
+)
+
+# --- object storage ------------------------------------------------------------------------
+
+# S3 orders keys by their UTF-8 bytes: SQLite's default BINARY collation does; PostgreSQL
+# needs the "C" collation on the key columns.
+ObjectKey = Text().with_variant(Text(collation="C"), "postgresql")
+
+storage_credentials = Table(
+    "storage_credentials",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("access_key_id", String(32), nullable=False, unique=True),
+    Column("sealed_secret", Text, nullable=False),
+    Column("principal_id", ID, nullable=False),
+    Column("principal_type", String(20), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Index("ix_storage_credentials_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_storage_credentials_principal", "principal_id"),
+)
+
+buckets = Table(
+    "buckets",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", String(63), nullable=False, unique=True),  # one namespace: URLs name it
+    Column("region", String(32), nullable=False),
+    Column("versioning", String(10), nullable=False),
+    Column("public_read", Boolean, nullable=False),
+    Column("created_by", ID, nullable=False),
+    _created(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("encryption", String(16), nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("cors", JSON, nullable=False),
+    Column("lifecycle", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_buckets_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+object_versions = Table(
+    "object_versions",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("bucket_id", ID, ForeignKey("buckets.id", ondelete="CASCADE"), nullable=False),
+    Column("key", ObjectKey, nullable=False),
+    Column("version_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("delete_marker", Boolean, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("last_modified", UtcDateTime(), nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("checksums", JSON, nullable=False),
+    Column("segments", JSON, nullable=False),
+    Column("sse_customer_key_md5", String(32), nullable=False),
+    Column("parts_count", Integer, nullable=False),
+    UniqueConstraint(
+        "bucket_id", "key", "version_id", name="uq_object_versions_bucket_key_version"
+    ),
+    Index("ix_object_versions_bucket_key_seq", "bucket_id", "key", "seq"),
+    Index("ix_object_versions_modified", "bucket_id", "last_modified"),
+)
+# One current version per key; listings walk this index in key order.
+Index(
+    "uq_object_versions_latest",
+    object_versions.c.bucket_id,
+    object_versions.c.key,
+    unique=True,
+    sqlite_where=text("is_latest = 1"),
+    postgresql_where=text("is_latest"),
+)
+
+multipart_uploads = Table(
+    "multipart_uploads",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("bucket_id", ID, ForeignKey("buckets.id", ondelete="CASCADE"), nullable=False),
+    Column("key", ObjectKey, nullable=False),
+    Column("initiated_at", UtcDateTime(), nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("checksum_algorithm", String(16), nullable=False),
+    Column("sse_customer_key_md5", String(32), nullable=False),
+    Index("ix_multipart_uploads_bucket_key", "bucket_id", "key", "initiated_at"),
+)
+
+multipart_parts = Table(
+    "multipart_parts",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("upload_id", ID, ForeignKey("multipart_uploads.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("last_modified", UtcDateTime(), nullable=False),
+    Column("segment", JSON, nullable=False),
+    Column("checksums", JSON, nullable=False),
+    UniqueConstraint("upload_id", "number", name="uq_multipart_parts_upload_number"),
 )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from thecloud.adapters.sql import compute as compute
 from thecloud.adapters.sql import dns as dns
 from thecloud.adapters.sql import network as network
+from thecloud.adapters.sql import objects as objects
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql import storage as storage
 from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
@@ -245,6 +246,26 @@ class SqlUnitOfWork:
     @cached_property
     def dns_records(self) -> p.Repository[DnsRecord]:
         return dns.SqlDnsRecords(self._c)
+
+    @cached_property
+    def storage_credentials(self) -> p.CredentialRepository:
+        return objects.SqlStorageCredentials(self._c)
+
+    @cached_property
+    def buckets(self) -> p.BucketRepository:
+        return objects.SqlBuckets(self._c)
+
+    @cached_property
+    def object_versions(self) -> p.ObjectVersionRepository:
+        return objects.SqlObjectVersions(self._c)
+
+    @cached_property
+    def uploads(self) -> p.UploadRepository:
+        return objects.SqlUploads(self._c)
+
+    @cached_property
+    def parts(self) -> p.PartRepository:
+        return objects.SqlParts(self._c)
 
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation

@@ -33,6 +33,10 @@ from thecloud.entrypoints.api.routes import (
     rbac,
     secrets,
     ssh_keys,
+    storage,
+    storage_credentials,
+    storage_multipart,
+    storage_objects,
     storage_volumes,
     tenants,
 )
@@ -49,12 +53,24 @@ ROUTERS = (
     gateways,
     dns,
     storage_volumes,
+    storage_credentials,
+    storage,
+    storage_multipart,
+    storage_objects,  # `/storage/{bucket}/{key}` last: every other `/storage/...` route first
     secrets,
     auth,
     tenants,
     rbac,
     iam,
     activity,
+)
+
+# Bodies the routes stream with limits of their own: image tarballs, and objects and their parts
+# (PUT /storage/{bucket}/{key}, presigned PUTs, multipart parts), not the JSON /storage routes.
+STREAMED = (
+    r"^/images/[^/]+/upload$"
+    r"|^/storage/(?!(credentials|buckets|cluster|versions|presign|multipart/(init|complete|abort))"
+    r"(/|$))[^/]+/."
 )
 
 DESCRIPTION = """The Cloud's control-plane API.
@@ -146,7 +162,5 @@ def _middleware(app: FastAPI, s: Settings) -> None:
         per_key=s.rate_limit_per_key,
         burst_seconds=s.rate_limit_burst_seconds,
     )
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=s.max_body_bytes, streamed=r"^/images/[^/]+/upload$"
-    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes, streamed=STREAMED)
     app.add_middleware(RequestIdMiddleware)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from thecloud.domain import errors as e
+from thecloud.domain.objects import PreconditionFailed, RangeNotSatisfiable
 from thecloud.entrypoints.api.envelope import JSONResponse, meta
 
 log = logging.getLogger("thecloud.api")
@@ -23,6 +24,8 @@ STATUS: dict[type[e.CloudError], int] = {
     e.NotFound: 404,
     e.Conflict: 409,
     e.PayloadTooLarge: 413,
+    PreconditionFailed: 412,
+    RangeNotSatisfiable: 416,
     e.QuotaExceeded: 429,
     e.RateLimited: 429,
     e.AccountLocked: 429,

@@ -335,3 +335,10 @@ class CreateSnapshotRequest(Body):
 
 class RestoreSnapshotRequest(Body):
     new_volume_name: str = Field(min_length=1, max_length=63)
+
+
+class CreateStorageCredentialRequest(Body):
+    description: str = Field(default="", max_length=256)
+    service_account_id: str | None = Field(
+        default=None, max_length=64, description="issue the key pair to this service account"
+    )

@@ -1,0 +1,98 @@
+"""In-memory repositories of object storage (unit tests), with the SQL ones' ordering."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from thecloud.adapters.memory.base import MemoryRepository
+from thecloud.domain.objects import (
+    Bucket,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    StorageCredential,
+)
+
+
+class MemoryStorageCredentials(MemoryRepository[StorageCredential]):
+    entity, table, label = StorageCredential, "storage_credentials", "storage credential"
+
+
+class MemoryBuckets(MemoryRepository[Bucket]):
+    entity, table, label = Bucket, "buckets", "bucket"
+
+
+class MemoryObjectVersions(MemoryRepository[ObjectVersion]):
+    entity, table, label = ObjectVersion, "object_versions", "object version"
+
+    def _of(self, bucket_id: str) -> list[ObjectVersion]:
+        return [v for v in self._rows.values() if v.bucket_id == bucket_id]
+
+    async def add(self, item: ObjectVersion) -> None:
+        if item.is_latest and await self.latest(item.bucket_id, item.key) is not None:
+            raise self._conflict()
+        await super().add(item)
+
+    async def latest(self, bucket_id: str, key: str) -> ObjectVersion | None:
+        found = [v for v in self._of(bucket_id) if v.key == key and v.is_latest]
+        return found[0] if found else None
+
+    async def newest(self, bucket_id: str, key: str) -> ObjectVersion | None:
+        found = sorted((v for v in self._of(bucket_id) if v.key == key), key=lambda v: -v.seq)
+        return found[0] if found else None
+
+    async def listing(
+        self, bucket_id: str, prefix: str, after: str, limit: int
+    ) -> list[ObjectVersion]:
+        found = [
+            v
+            for v in self._of(bucket_id)
+            if v.is_latest and not v.delete_marker and v.key > after and v.key.startswith(prefix)
+        ]
+        return sorted(found, key=lambda v: v.key)[:limit]
+
+    async def versions(
+        self, bucket_id: str, prefix: str, after_key: str, after_seq: int | None, limit: int
+    ) -> list[ObjectVersion]:
+        def past(v: ObjectVersion) -> bool:
+            if v.key == after_key and after_seq is not None:
+                return v.seq < after_seq
+            return v.key > after_key
+
+        found = [v for v in self._of(bucket_id) if v.key.startswith(prefix) and past(v)]
+        return sorted(found, key=lambda v: (v.key, -v.seq))[:limit]
+
+    async def older_than(self, bucket_id: str, before: object, limit: int) -> list[ObjectVersion]:
+        assert isinstance(before, datetime)  # noqa: S101 - the contract's type
+        found = [v for v in self._of(bucket_id) if v.last_modified < before]
+        return sorted(found, key=lambda v: v.last_modified)[:limit]
+
+    async def blob_ids(self) -> set[str]:
+        return {s.blob_id for v in self._rows.values() for s in v.segments}
+
+
+class MemoryUploads(MemoryRepository[MultipartUpload]):
+    entity, table, label = MultipartUpload, "multipart_uploads", "multipart upload"
+
+    async def listing(
+        self, bucket_id: str, prefix: str, after_key: str, after_id: str, limit: int
+    ) -> list[MultipartUpload]:
+        found = [
+            u
+            for u in self._rows.values()
+            if u.bucket_id == bucket_id
+            and u.key.startswith(prefix)
+            and (u.key, u.id) > (after_key, after_id)
+        ]
+        return sorted(found, key=lambda u: (u.key, u.id))[:limit]
+
+
+class MemoryParts(MemoryRepository[Part]):
+    entity, table, label = Part, "multipart_parts", "part"
+
+    async def of_upload(self, upload_id: str, after: int, limit: int) -> list[Part]:
+        found = [p for p in self._rows.values() if p.upload_id == upload_id and p.number > after]
+        return sorted(found, key=lambda p: p.number)[:limit]
+
+    async def blob_ids(self) -> set[str]:
+        return {p.segment.blob_id for p in self._rows.values()}

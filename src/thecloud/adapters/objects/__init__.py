@@ -1,0 +1,1 @@
+"""Object data on the local filesystem (encrypted blobs); later also remote S3 clusters."""

@@ -1,0 +1,180 @@
+"""SQL repositories of object storage: access keys, buckets, object versions, uploads, parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+
+from thecloud.adapters.sql import tables as t
+from thecloud.adapters.sql.base import SqlRepository
+from thecloud.domain.objects import (
+    Bucket,
+    CredentialStatus,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    Segment,
+    StorageCredential,
+    Versioning,
+)
+
+
+def segment_of(raw: Mapping[str, Any]) -> Segment:
+    return Segment(blob_id=raw["blob_id"], size=raw["size"], sealed_key=raw["sealed_key"])
+
+
+def segment_row(segment: Segment) -> dict[str, Any]:
+    return {"blob_id": segment.blob_id, "size": segment.size, "sealed_key": segment.sealed_key}
+
+
+def _prefixed(column: Any, prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix` (no LIKE: it ignores case on SQLite and needs escaping)."""
+    if not prefix:
+        return true()
+    return and_(column >= prefix, func.substr(column, 1, len(prefix)) == prefix)
+
+
+class SqlStorageCredentials(SqlRepository[StorageCredential]):
+    entity, table, label = StorageCredential, t.storage_credentials, "storage credential"
+
+    def decode(self, row: Mapping[str, Any]) -> StorageCredential:
+        return super().decode({**row, "status": CredentialStatus(row["status"])})
+
+    def encode(self, item: StorageCredential) -> dict[str, Any]:
+        return {**super().encode(item), "status": str(item.status)}
+
+
+class SqlBuckets(SqlRepository[Bucket]):
+    entity, table, label = Bucket, t.buckets, "bucket"
+
+    def decode(self, row: Mapping[str, Any]) -> Bucket:
+        return super().decode(
+            {
+                **row,
+                "versioning": Versioning(row["versioning"]),
+                "cors": tuple(row["cors"]),
+                "lifecycle": tuple(row["lifecycle"]),
+            }
+        )
+
+    def encode(self, item: Bucket) -> dict[str, Any]:
+        return {
+            **super().encode(item),
+            "versioning": str(item.versioning),
+            "tags": dict(item.tags),
+            "cors": [dict(r) for r in item.cors],
+            "lifecycle": [dict(r) for r in item.lifecycle],
+        }
+
+
+class SqlObjectVersions(SqlRepository[ObjectVersion]):
+    entity, table, label = ObjectVersion, t.object_versions, "object version"
+
+    def decode(self, row: Mapping[str, Any]) -> ObjectVersion:
+        segments = tuple(segment_of(s) for s in row["segments"])
+        return super().decode({**row, "segments": segments})
+
+    def encode(self, item: ObjectVersion) -> dict[str, Any]:
+        return {
+            **super().encode(item),
+            "headers": dict(item.headers),
+            "metadata": dict(item.metadata),
+            "checksums": dict(item.checksums),
+            "segments": [segment_row(s) for s in item.segments],
+        }
+
+    async def _rows(self, where: ColumnElement[bool], *order: Any, limit: int) -> list[Any]:
+        stmt = self._select().where(where).order_by(*order).limit(limit)
+        return [self._load(r) for r in await self._conn.execute(stmt)]
+
+    async def latest(self, bucket_id: str, key: str) -> ObjectVersion | None:
+        c = t.object_versions.c
+        found = await self._rows(
+            and_(c.bucket_id == bucket_id, c.key == key, c.is_latest == true()), limit=1
+        )
+        return found[0] if found else None
+
+    async def newest(self, bucket_id: str, key: str) -> ObjectVersion | None:
+        c = t.object_versions.c
+        found = await self._rows(
+            and_(c.bucket_id == bucket_id, c.key == key), c.seq.desc(), limit=1
+        )
+        return found[0] if found else None
+
+    async def listing(
+        self, bucket_id: str, prefix: str, after: str, limit: int
+    ) -> list[ObjectVersion]:
+        c = t.object_versions.c
+        where = and_(
+            c.bucket_id == bucket_id,
+            c.is_latest == true(),
+            c.key > after,
+            _prefixed(c.key, prefix),
+            c.delete_marker == False,  # noqa: E712 - SQL, not Python
+        )
+        return await self._rows(where, c.key, limit=limit)
+
+    async def versions(
+        self, bucket_id: str, prefix: str, after_key: str, after_seq: int | None, limit: int
+    ) -> list[ObjectVersion]:
+        c = t.object_versions.c
+        past = c.key > after_key
+        if after_seq is not None:
+            past = or_(past, and_(c.key == after_key, c.seq < after_seq))
+        where = and_(c.bucket_id == bucket_id, _prefixed(c.key, prefix), past)
+        return await self._rows(where, c.key, c.seq.desc(), limit=limit)
+
+    async def older_than(self, bucket_id: str, before: object, limit: int) -> list[ObjectVersion]:
+        c = t.object_versions.c
+        where = and_(c.bucket_id == bucket_id, c.last_modified < before)
+        return await self._rows(where, c.last_modified, limit=limit)
+
+    async def blob_ids(self) -> set[str]:
+        rows = await self._conn.execute(select(t.object_versions.c.segments))
+        return {s["blob_id"] for (segments,) in rows for s in segments}
+
+
+class SqlUploads(SqlRepository[MultipartUpload]):
+    entity, table, label = MultipartUpload, t.multipart_uploads, "multipart upload"
+
+    def encode(self, item: MultipartUpload) -> dict[str, Any]:
+        return {
+            **super().encode(item),
+            "headers": dict(item.headers),
+            "metadata": dict(item.metadata),
+        }
+
+    async def listing(
+        self, bucket_id: str, prefix: str, after_key: str, after_id: str, limit: int
+    ) -> list[MultipartUpload]:
+        c = t.multipart_uploads.c
+        past = or_(c.key > after_key, and_(c.key == after_key, c.id > after_id))
+        where = and_(c.bucket_id == bucket_id, _prefixed(c.key, prefix), past)
+        stmt = self._select().where(where).order_by(c.key, c.id).limit(limit)
+        return [self._load(r) for r in await self._conn.execute(stmt)]
+
+
+class SqlParts(SqlRepository[Part]):
+    entity, table, label = Part, t.multipart_parts, "part"
+
+    def decode(self, row: Mapping[str, Any]) -> Part:
+        return super().decode({**row, "segment": segment_of(row["segment"])})
+
+    def encode(self, item: Part) -> dict[str, Any]:
+        return {
+            **super().encode(item),
+            "segment": segment_row(item.segment),
+            "checksums": dict(item.checksums),
+        }
+
+    async def of_upload(self, upload_id: str, after: int, limit: int) -> list[Part]:
+        c = t.multipart_parts.c
+        where = and_(c.upload_id == upload_id, c.number > after)
+        stmt = self._select().where(where).order_by(c.number).limit(limit)
+        return [self._load(r) for r in await self._conn.execute(stmt)]
+
+    async def blob_ids(self) -> set[str]:
+        rows = await self._conn.execute(select(t.multipart_parts.c.segment))
+        return {segment["blob_id"] for (segment,) in rows}

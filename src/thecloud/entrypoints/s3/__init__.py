@@ -1,0 +1,1 @@
+"""The S3 wire protocol as its own lean ASGI app: routing, SigV4/SigV2, aws-chunked, XML."""

@@ -1,0 +1,165 @@
+"""The S3 endpoint: a lean ASGI app (no web framework) that finds the bucket and key
+(path-style or virtual-hosted), authenticates SigV4/SigV2 (header or presigned), routes to
+the operation and answers errors in S3's XML."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from thecloud.bootstrap import Container
+from thecloud.domain.common import RequestContext
+from thecloud.domain.errors import CloudError
+from thecloud.domain.identity import Principal
+from thecloud.domain.objects import S3Invalid
+from thecloud.entrypoints.s3 import sigv4
+from thecloud.entrypoints.s3.request import S3Request, SigningContext
+from thecloud.entrypoints.s3.responses import Send, error_body, respond
+
+log = logging.getLogger(__name__)
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Handler = Callable[["Call"], Awaitable[None]]
+
+
+@dataclass
+class Call:
+    """One S3 request on its way through: who, what bucket and key, and how to answer."""
+
+    req: S3Request
+    receive: Receive
+    send: Send
+    container: Container
+    bucket: str
+    key: str
+    request_id: str
+    secure: bool
+    principal: Principal | None = None
+    signing: SigningContext | None = None
+    started: bool = False
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def q(self, name: str) -> str | None:
+        """The first value of query parameter `name`, or None when it is absent."""
+        for key, value in self.req.query:
+            if key == name:
+                return value
+        return None
+
+    def has(self, name: str) -> bool:
+        return any(key == name for key, _ in self.req.query)
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.req.headers.get(name, default)
+
+    @property
+    def signed_in(self) -> Principal:
+        if self.principal is None:
+            from thecloud.domain.objects import S3Forbidden
+
+            raise S3Forbidden("AccessDenied", "Access Denied: this call must be signed")
+        return self.principal
+
+    def base_headers(self) -> dict[str, str]:
+        return {"x-amz-request-id": self.request_id, "x-amz-id-2": self.request_id,
+                **self.extra_headers}  # fmt: skip
+
+
+def locate(req: S3Request, domains: list[str]) -> tuple[str, str, str | None]:
+    """(bucket, key, bucket named by the Host or None): virtual-hosted when the Host is
+    `<bucket>.<domain>` for a configured domain, else path-style `/<bucket>/<key>`."""
+    host = req.host.rsplit(":", 1)[0] if not req.host.startswith("[") else req.host
+    path = unquote(req.raw_path, errors="strict")
+    for domain in domains:
+        suffix = "." + domain
+        if host.endswith(suffix) and len(host) > len(suffix):
+            return host[: -len(suffix)], path[1:], host[: -len(suffix)]
+    _, _, rest = path.partition("/")
+    bucket, _, key = rest.partition("/")
+    return bucket, key, None
+
+
+class S3App:
+    """ASGI app of the S3 endpoint, over the same container as the REST API."""
+
+    def __init__(self, container: Container) -> None:
+        from thecloud.entrypoints.s3.routes import route
+
+        self._container, self._route = container, route
+        self._domains = list(container.settings.s3_domains)
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        call = self._call(scope, receive, send)
+        try:
+            call.principal, call.signing = await self._authenticate(call, scope)
+            await self._route(call)
+        except CloudError as exc:
+            await self._fail(call, exc)
+        except Exception:
+            log.exception("S3 request %s failed", call.request_id)
+            await self._fail(
+                call, CloudError("We encountered an internal error. Please try again.")
+            )
+
+    def _call(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> Call:
+        req = S3Request.from_scope(scope)
+        request_id = secrets.token_hex(8).upper()
+        try:
+            bucket, key, _ = locate(req, self._domains)
+        except UnicodeDecodeError:
+            bucket, key = "", ""
+        secure = scope.get("scheme") == "https"
+        return Call(req, receive, send, self._container, bucket, key, request_id, secure)
+
+    async def _authenticate(
+        self, call: Call, scope: MutableMapping[str, Any]
+    ) -> tuple[Principal | None, SigningContext | None]:
+        info = sigv4.parse_auth(call.req)
+        if info is None:
+            return None, None
+        client = scope.get("client") or ("", 0)
+        ctx = RequestContext(
+            call.request_id, str(client[0]), call.header("user-agent"), call.secure
+        )
+        signer = await self._container.storage_credentials.signer(info.access_key_id, ctx)
+        try:
+            _, _, from_host = locate(call.req, self._domains)
+        except UnicodeDecodeError as exc:
+            raise S3Invalid("InvalidURI", "Couldn't parse the specified URI.") from exc
+        signing = sigv4.verify(info, call.req, signer.secret, datetime.now(UTC), from_host)
+        return signer.principal, signing
+
+    async def _fail(self, call: Call, exc: CloudError) -> None:
+        if call.started:  # the body was under way: all we can do is cut the connection
+            log.warning("S3 request %s failed mid-response: %s", call.request_id, exc.message)
+            return
+        resource = f"/{call.bucket}/{call.key}" if call.key else f"/{call.bucket}"
+        status, code, body = error_body(exc, resource, call.request_id)
+        headers = {**call.base_headers(), "content-type": "application/xml"}
+        if exc.details.get("delete_marker"):
+            headers["x-amz-delete-marker"] = "true"
+            if exc.details.get("version_id"):
+                headers["x-amz-version-id"] = str(exc.details["version_id"])
+        if code == "InvalidRange":
+            headers["content-range"] = f"bytes */{exc.details.get('size', 0)}"
+        head = call.req.method == "HEAD" or status == 304
+        await respond(call.send, status, headers, body, head=head)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

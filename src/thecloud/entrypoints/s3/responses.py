@@ -1,0 +1,115 @@
+"""Sending S3 answers over raw ASGI: status, headers, XML or streamed bodies, and errors in
+S3's XML form with S3's codes and statuses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+
+from thecloud.domain.errors import (
+    BackendUnavailable,
+    CloudError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RateLimited,
+    Unauthorized,
+)
+from thecloud.entrypoints.s3 import xml_out
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+# S3's status for each code it can answer (codes not listed take their class's status).
+STATUS: dict[str, int] = {
+    "AccessDenied": 403, "AccountProblem": 403, "InvalidAccessKeyId": 403,
+    "SignatureDoesNotMatch": 403, "RequestTimeTooSkewed": 403, "QuotaExceeded": 403,
+    "NoSuchBucket": 404, "NoSuchKey": 404, "NoSuchUpload": 404, "NoSuchVersion": 404,
+    "NoSuchTagSet": 404, "NoSuchCORSConfiguration": 404, "NoSuchLifecycleConfiguration": 404,
+    "ServerSideEncryptionConfigurationNotFoundError": 404, "NoSuchBucketPolicy": 404,
+    "MethodNotAllowed": 405, "BucketNotEmpty": 409, "BucketAlreadyExists": 409,
+    "BucketAlreadyOwnedByYou": 409, "OperationAborted": 409, "MissingContentLength": 411,
+    "PreconditionFailed": 412, "InvalidRange": 416, "NotModified": 304,
+    "InternalError": 500, "NotImplemented": 501, "SlowDown": 503, "ServiceUnavailable": 503,
+    "EntityTooLarge": 400,
+}  # fmt: skip
+
+_BY_CLASS: list[tuple[type[CloudError], str]] = [
+    (RateLimited, "SlowDown"),
+    (BackendUnavailable, "ServiceUnavailable"),
+    (QuotaExceeded, "QuotaExceeded"),
+    (PayloadTooLarge, "EntityTooLarge"),
+    (Unauthorized, "AccessDenied"),
+    (Forbidden, "AccessDenied"),
+    (NotFound, "NoSuchKey"),
+    (Conflict, "OperationAborted"),
+    (InvalidInput, "InvalidArgument"),
+]
+
+
+def s3_code(exc: CloudError) -> str:
+    code = exc.details.get("s3_code")
+    if isinstance(code, str):
+        return code
+    return next((c for kind, c in _BY_CLASS if isinstance(exc, kind)), "InternalError")
+
+
+def status_of(code: str, exc: CloudError) -> int:
+    if code in STATUS:
+        return STATUS[code]
+    if isinstance(exc, InvalidInput):
+        return 400
+    return 500
+
+
+def http_date(when: datetime) -> str:
+    return format_datetime(when, usegmt=True)
+
+
+def header_list(headers: dict[str, str]) -> Headers:
+    return [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers.items()]
+
+
+async def respond(
+    send: Send, status: int, headers: dict[str, str], body: bytes = b"", head: bool = False
+) -> None:
+    headers = {**headers, "content-length": str(len(body))}
+    await send({"type": "http.response.start", "status": status, "headers": header_list(headers)})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def respond_xml(send: Send, body: bytes, headers: dict[str, str] | None = None) -> None:
+    await respond(send, 200, {**(headers or {}), "content-type": "application/xml"}, body)
+
+
+async def stream(
+    send: Send, status: int, headers: dict[str, str], body: AsyncIterator[bytes], first: bytes
+) -> None:
+    """Send the headers, then `first` and the rest of the body piece by piece (the server
+    applies backpressure)."""
+    await send({"type": "http.response.start", "status": status, "headers": header_list(headers)})
+    if first:
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+    async for piece in body:
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def error_body(exc: CloudError, resource: str, request_id: str) -> tuple[int, str, bytes]:
+    code = s3_code(exc)
+    extra = {
+        _camel(k): str(v)
+        for k, v in exc.details.items()
+        if k not in ("s3_code", "delete_marker", "size") and v not in (None, "")
+    }
+    body = xml_out.error(code, exc.message, resource, request_id, extra)
+    return status_of(code, exc), code, body
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))

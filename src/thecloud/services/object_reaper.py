@@ -1,0 +1,198 @@
+"""The object storage worker: removes blobs no metadata refers to (left by a crash between a
+blob's commit and its row's) and applies buckets' lifecycle rules (expire current objects
+after N days, non-current versions N days after they were replaced, abort old uploads)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from thecloud.domain.common import new_id
+from thecloud.domain.objects import NULL_VERSION, Bucket, ObjectVersion, Segment, Versioning
+from thecloud.ports.objects import ObjectStore
+from thecloud.ports.uow import UnitOfWork
+from thecloud.services.base import Kernel, Service
+from thecloud.services.object_data import ObjectData
+from thecloud.services.objects import new_version_id
+from thecloud.services.recording import system_event
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+class ObjectReaper(Service):
+    def __init__(
+        self,
+        kernel: Kernel,
+        store: ObjectStore,
+        data: ObjectData,
+        grace: timedelta,
+        sweep_every: float = 60.0,
+        lifecycle_every: float = 3600.0,
+    ) -> None:
+        super().__init__(kernel)
+        self._store, self._data, self._grace = store, data, grace
+        self._every = {"sweep": sweep_every, "lifecycle": lifecycle_every}
+        self._last: dict[str, float] = {}
+
+    def _due(self, what: str) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(what, float("-inf")) < self._every[what]:
+            return False
+        self._last[what] = now
+        return True
+
+    async def reconcile(self) -> int:
+        """Called with every heal; does its work when each part is due."""
+        done = 0
+        if self._due("sweep"):
+            done += await self.sweep()
+        if self._due("lifecycle"):
+            done += await self.apply_lifecycle()
+        return done
+
+    async def sweep(self) -> int:
+        """Remove staging files and committed blobs older than the grace period that no
+        object version or part refers to; how many blobs went."""
+        cutoff = self._clock.now() - self._grace
+        staged = await self._store.sweep_staging(cutoff)
+        old = [b.blob_id for b in await self._store.stored() if b.modified_at < cutoff]
+        if not old:
+            return staged
+        async with self._uow(read_only=True) as uow:
+            kept = await uow.object_versions.blob_ids() | await uow.parts.blob_ids()
+        orphans = [blob for blob in old if blob not in kept]
+        if orphans:
+            log.info("removing %d object blobs no metadata refers to", len(orphans))
+            await self._store.delete(orphans)
+        return staged + len(orphans)
+
+    async def apply_lifecycle(self) -> int:
+        """Apply every enabled rule of every bucket; how many versions and uploads went."""
+        async with self._uow(read_only=True) as uow:
+            buckets = [b for b in await uow.buckets.find() if b.lifecycle]
+        done = 0
+        for bucket in buckets:
+            for rule in bucket.lifecycle:
+                if rule.get("status") == "Enabled":
+                    done += await self._apply(bucket, rule)
+        return done
+
+    async def _apply(self, bucket: Bucket, rule: Mapping[str, object]) -> int:
+        now, prefix = self._clock.now(), str(rule.get("prefix") or "")
+        done = 0
+        if isinstance(days := rule.get("expiration_days"), int):
+            done += await self._expire_current(bucket, prefix, now - timedelta(days=days))
+        if isinstance(days := rule.get("noncurrent_days"), int):
+            done += await self._expire_noncurrent(bucket, prefix, now - timedelta(days=days))
+        if isinstance(days := rule.get("abort_days"), int):
+            done += await self._abort_uploads(bucket, prefix, now - timedelta(days=days))
+        return done
+
+    async def _expire_current(self, bucket: Bucket, prefix: str, before: datetime) -> int:
+        async with self._uow(read_only=True) as uow:
+            candidates = [
+                v
+                for v in await uow.object_versions.older_than(bucket.id, before, 100_000)
+                if v.is_latest and not v.delete_marker and v.key.startswith(prefix)
+            ]
+        for version in candidates:
+            await self._expire(bucket, version)
+        return len(candidates)
+
+    async def _expire(self, bucket: Bucket, version: ObjectVersion) -> None:
+        """As a DELETE without a version id would: remove, or hide behind a delete marker."""
+        gone: list[Segment] = []
+        async with self._uow() as uow:
+            current = await uow.object_versions.latest(bucket.id, version.key)
+            fresh = await uow.buckets.get(bucket.id)
+            if current is None or current.id != version.id or fresh is None:
+                return
+            if fresh.versioning is Versioning.OFF:
+                await uow.object_versions.delete(current.id)
+                gone = list(current.segments)
+            else:
+                gone = await self._mark_deleted(uow, fresh, current)
+            await self._event(uow, bucket, "object.expired", version)
+            await uow.commit()
+        await self._data.discard(gone)
+
+    async def _mark_deleted(
+        self, uow: UnitOfWork, bucket: Bucket, current: ObjectVersion
+    ) -> list[Segment]:
+        repo, gone = uow.object_versions, []
+        versioned = bucket.versioning is Versioning.ENABLED
+        if not versioned and current.version_id == NULL_VERSION:
+            await repo.delete(current.id)
+            gone = list(current.segments)
+        else:
+            await repo.update(replace(current, is_latest=False))
+        marker = ObjectVersion(
+            id=new_id(), tenant_id=bucket.tenant_id, bucket_id=bucket.id, key=current.key,
+            version_id=new_version_id() if versioned else NULL_VERSION,
+            seq=max(time.time_ns(), current.seq + 1), is_latest=True, delete_marker=True,
+            size=0, etag="", last_modified=self._clock.now(), created_by="system",
+        )  # fmt: skip
+        await repo.add(marker)
+        return gone
+
+    async def _expire_noncurrent(self, bucket: Bucket, prefix: str, before: datetime) -> int:
+        """Versions replaced (by a newer version or marker) before `before`."""
+        async with self._uow(read_only=True) as uow:
+            expired, after_key, after_seq = [], "", None
+            while True:
+                batch = await uow.object_versions.versions(
+                    bucket.id, prefix, after_key, after_seq, BATCH
+                )
+                expired += _replaced_before(batch, before)
+                if len(batch) < BATCH:
+                    break
+                after_key, after_seq = batch[-1].key, batch[-1].seq
+        for version in expired:
+            await self._drop(bucket, version)
+        return len(expired)
+
+    async def _drop(self, bucket: Bucket, version: ObjectVersion) -> None:
+        async with self._uow() as uow:
+            if not await uow.object_versions.delete(version.id):
+                return
+            await self._event(uow, bucket, "object.version_expired", version)
+            await uow.commit()
+        await self._data.discard(version.segments)
+
+    async def _abort_uploads(self, bucket: Bucket, prefix: str, before: datetime) -> int:
+        async with self._uow() as uow:
+            uploads = [
+                u
+                for u in await uow.uploads.find(bucket_id=bucket.id)
+                if u.initiated_at < before and u.key.startswith(prefix)
+            ]
+            parts = [p for u in uploads for p in await uow.parts.find(upload_id=u.id)]
+            for upload in uploads:
+                await uow.uploads.delete(upload.id)
+            await uow.commit()
+        await self._data.discard([p.segment for p in parts])
+        return len(uploads)
+
+    async def _event(
+        self, uow: UnitOfWork, bucket: Bucket, kind: str, version: ObjectVersion
+    ) -> None:
+        data = {"bucket": bucket.name, "key": version.key, "version_id": version.version_id}
+        await uow.emit(
+            system_event(bucket.tenant_id, kind, "object", version.id, self._clock.now(), data)
+        )
+
+
+def _replaced_before(versions: list[ObjectVersion], before: datetime) -> list[ObjectVersion]:
+    """Non-current versions whose successor (the next newer version of the same key, in a
+    list ordered by key then newest first) was made before `before`."""
+    found, newer = [], None
+    for version in versions:
+        if newer is not None and newer.key == version.key and not version.is_latest:
+            if newer.last_modified < before:
+                found.append(version)
+        newer = version
+    return found
