@@ -192,6 +192,8 @@ class Adapters:
 
 
 def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
+    from concurrent.futures import ThreadPoolExecutor
+
     from thecloud.adapters.commands import SubprocessRunner
     from thecloud.adapters.crypto.keys import derive, load_or_create_master_key
     from thecloud.adapters.crypto.primitives import (
@@ -222,7 +224,9 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     storage_root = settings.data_dir / "storage"
     runtime = DockerRuntime()
     return Adapters(
-        uow=SqlUnitOfWorkFactory(engine, bus.publish, watch.note if watch else None),
+        uow=SqlUnitOfWorkFactory(
+            engine, bus.publish, watch.note if watch else None, durable=settings.s3_fsync
+        ),
         clock=SystemClock(),
         passwords=BcryptHasher(settings.bcrypt_rounds),
         hasher=HmacKeyHasher(master),
@@ -241,7 +245,12 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
             nameserver=settings.dns_nameserver,
         ),
         discover_images=lambda: discover(runtime),
-        objects=FilesystemObjectStore(settings.data_dir / "objects", fsync=settings.s3_fsync),
+        objects=FilesystemObjectStore(
+            settings.data_dir / "objects",
+            fsync=settings.s3_fsync,
+            # its own threads: slow fsyncs do not hold up bcrypt or the engine's calls
+            executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="objects"),
+        ),
         data_keys=AesGcmDataKeys(master),
         presign_key=derive(master, "thecloud/storage-presign"),
     )

@@ -159,3 +159,8 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; `read_only` lets SQLite readers run without the write lock."""
         ...
+
+    async def sync(self) -> None:
+        """Make every commit so far durable against power loss (where commits are not
+        already: SQLite in WAL mode with synchronous=NORMAL)."""
+        ...

@@ -216,6 +216,7 @@ class MultipartService(Service):
         except BaseException:
             await self._data.discard([segment])
             raise
+        await self._uow.sync()
         if old is not None:
             await self._data.discard([old.segment])
         return part

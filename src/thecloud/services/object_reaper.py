@@ -143,14 +143,16 @@ class ObjectReaper(Service):
         """Versions replaced (by a newer version or marker) before `before`."""
         async with self._uow(read_only=True) as uow:
             expired, after_key, after_seq = [], "", None
+            newer: ObjectVersion | None = None  # the last version of the previous batch
             while True:
                 batch = await uow.object_versions.versions(
                     bucket.id, prefix, after_key, after_seq, BATCH
                 )
-                expired += _replaced_before(batch, before)
+                expired += _replaced_before(([newer] if newer else []) + batch, before)
                 if len(batch) < BATCH:
                     break
-                after_key, after_seq = batch[-1].key, batch[-1].seq
+                newer = batch[-1]
+                after_key, after_seq = newer.key, newer.seq
         for version in expired:
             await self._drop(bucket, version)
         return len(expired)

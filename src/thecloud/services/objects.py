@@ -129,6 +129,7 @@ class ObjectService(Service):
             if also is None:
                 await self._data.discard(version.segments)
             raise
+        await self._uow.sync()  # acknowledged only once durable
         await self._data.discard(replaced)
         return made
 
@@ -256,6 +257,7 @@ class ObjectService(Service):
                 {"bucket": bucket.name, "key": key, "delete_marker": removal.delete_marker},
             )  # fmt: skip
             await uow.commit()
+        await self._uow.sync()
         await self._data.discard(gone)
         return removal
 
@@ -297,7 +299,7 @@ class ObjectService(Service):
     ) -> list[Removal | tuple[str, str | None, str, str]]:
         """DeleteObjects: each entry is removed on its own; failures are reported per key as
         (key, version id, code, message)."""
-        await self._buckets.get(p, bucket_name, "s3:ListBucket")
+        await self._buckets.get(p, bucket_name, "s3:DeleteObject")  # NoSuchBucket first
         results: list[Removal | tuple[str, str | None, str, str]] = []
         for key, version_id in entries:
             try:

@@ -145,3 +145,6 @@ class MemoryUnitOfWorkFactory:
 
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.store, self._publish, read_only=read_only)
+
+    async def sync(self) -> None:
+        """Nothing to flush: memory is as durable as it gets."""

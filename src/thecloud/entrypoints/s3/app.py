@@ -126,6 +126,9 @@ class S3App:
         info = sigv4.parse_auth(call.req)
         if info is None:
             return None, None
+        if info.security_token:
+            raise S3Invalid("InvalidToken", "Session tokens are not supported here: sign with "
+                            "an access key from POST /storage/credentials")  # fmt: skip
         client = scope.get("client") or ("", 0)
         ctx = RequestContext(
             call.request_id, str(client[0]), call.header("user-agent"), call.secure

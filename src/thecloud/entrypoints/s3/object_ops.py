@@ -48,6 +48,8 @@ async def small_body(call: Call) -> bytes:
 def attrs_of(call: Call) -> ObjectAttrs:
     headers = call.req.headers
     metadata = {k[11:]: v for k, v in headers.items() if k.startswith("x-amz-meta-")}
+    # a presigned PUT (SigV2 especially) carries metadata in its signed query string
+    metadata.update({k[11:].lower(): v for k, v in call.req.query if k.startswith("x-amz-meta-")})
     stored = {name: headers[name] for name in STORED_HEADERS if name in headers}
     if "aws-chunked" in stored.get("content-encoding", ""):
         rest = [e for e in stored["content-encoding"].split(",") if e.strip() != "aws-chunked"]
