@@ -365,3 +365,38 @@ def test_virtual_hosted_style_addressing(server: Server) -> None:
     r = httpx.get(f"{server.s3_url}/dir/file.txt", headers=headers)
     assert r.status_code == 200, r.text
     assert r.content == b"virtual"
+
+
+def test_unsupported_sub_resources_never_touch_the_object(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"keep me")
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": []})
+    assert code_of(exc) == "NotImplemented"
+    with pytest.raises(ClientError) as exc:
+        s3.delete_object_tagging(Bucket=bucket, Key="k")
+    assert code_of(exc) == "NotImplemented"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"keep me"
+
+
+def test_conditional_writes(s3: Any, bucket: str) -> None:
+    first = s3.put_object(Bucket=bucket, Key="lock", Body=b"1", IfNoneMatch="*")
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="lock", Body=b"2", IfNoneMatch="*")
+    assert code_of(exc) == "PreconditionFailed"
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="lock", Body=b"2", IfMatch='"0000"')
+    assert code_of(exc) == "PreconditionFailed"
+    s3.put_object(Bucket=bucket, Key="lock", Body=b"3", IfMatch=first["ETag"])
+    assert s3.get_object(Bucket=bucket, Key="lock")["Body"].read() == b"3"
+
+
+def test_anonymous_reads_cannot_rewrite_headers(endpoint: Server, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="note.txt", Body=b"<b>hi</b>", ContentType="text/plain")
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    verify = ssl.create_default_context(cafile=endpoint.ca_file) if endpoint.ca_file else True
+    url = f"{endpoint.s3_url}/{bucket}/note.txt"
+    assert httpx.get(url, verify=verify).headers["content-type"] == "text/plain"
+    r = httpx.get(url, params={"response-content-type": "text/html"}, verify=verify)
+    assert r.status_code == 400 and b"InvalidRequest" in r.content
+    r = httpx.put(url, content=b"x", verify=verify)
+    assert r.status_code == 403

@@ -250,15 +250,45 @@ def _is_ip(name: str) -> bool:
     return True
 
 
+_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,15}){1,3}$")
+
+
+def validate_region(region: str) -> str:
+    """A location constraint such as eu-west-1 ('' is us-east-1)."""
+    if region and not _REGION.match(region):
+        raise S3Invalid(
+            "InvalidLocationConstraint", f"{region[:40]!r} is not a region name like eu-west-1"
+        )
+    return region
+
+
 def validate_key(key: str) -> str:
     if not key:
         raise S3Invalid("InvalidArgument", "an object key must not be empty")
+    if "\x00" in key:
+        raise S3Invalid("InvalidArgument", "an object key must not contain a NUL character")
     if len(key.encode()) > MAX_KEY_BYTES:
         raise S3Invalid("KeyTooLongError", f"object keys are at most {MAX_KEY_BYTES} bytes")
     return key
 
 
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
 def validate_metadata(metadata: Mapping[str, str]) -> Mapping[str, str]:
+    """User metadata goes back out as HTTP headers: names are tokens, values visible
+    characters (no CR/LF), 2 KB in all."""
+    for name, value in metadata.items():
+        if not _TOKEN.match(name):
+            raise S3Invalid("InvalidArgument", f"metadata name {name[:40]!r} is not a valid "
+                            "HTTP header name")  # fmt: skip
+        if any((ord(c) < 32 and c != "\t") or c == "\x7f" for c in value):
+            raise S3Invalid("InvalidArgument", f"metadata {name!r} has a control character")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise S3Invalid("InvalidArgument", f"metadata {name!r} must be ASCII (encode "
+                            "other text, e.g. as RFC 2047 or URL encoding)") from exc  # fmt: skip
     size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
     if size > MAX_METADATA_BYTES:
         raise S3Invalid(
@@ -350,12 +380,12 @@ class Conditions:
         """RFC 9110's order; raises PreconditionFailed or NotModified."""
         modified = modified.replace(microsecond=0)
         if self.if_match is not None:
-            if not _etag_in(etag, self.if_match):
+            if not etag_in(etag, self.if_match):
                 raise PreconditionFailed
         elif self.if_unmodified_since is not None and modified > self.if_unmodified_since:
             raise PreconditionFailed
         if self.if_none_match is not None:
-            if _etag_in(etag, self.if_none_match):
+            if etag_in(etag, self.if_none_match):
                 raise PreconditionFailed if copy else NotModified(etag, modified)
         elif self.if_modified_since is not None and modified <= self.if_modified_since:
             raise PreconditionFailed if copy else NotModified(etag, modified)
@@ -365,7 +395,7 @@ class Conditions:
         return self == Conditions()
 
 
-def _etag_in(etag: str, header: str) -> bool:
+def etag_in(etag: str, header: str) -> bool:
     wanted = {t.strip().removeprefix("W/").strip('"') for t in header.split(",")}
     return "*" in wanted or etag.strip('"') in wanted
 

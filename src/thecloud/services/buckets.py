@@ -22,6 +22,7 @@ from thecloud.domain.objects import (
     Versioning,
     no_such_bucket,
     validate_bucket_name,
+    validate_region,
     validate_tags,
 )
 from thecloud.ports.uow import UnitOfWork
@@ -77,17 +78,23 @@ class BucketService(Service):
             raise no_such_bucket(name)
         return bucket
 
-    async def get(self, p: Principal | None, name: str, action: str = "s3:ListBucket") -> Bucket:
+    async def get(
+        self, p: Principal | None, name: str, action: str = "s3:ListBucket", key: str = ""
+    ) -> Bucket:
+        """The bucket, once `action` is allowed on it (or on its `key`)."""
         async with self._uow(read_only=True) as uow:
-            return await self.find(uow, p, name, action)
+            return await self.find(uow, p, name, action, key)
 
-    async def create(self, p: Principal, name: str, region: str = "") -> Bucket:
+    async def create(
+        self, p: Principal, name: str, region: str = "", public_read: bool = False
+    ) -> Bucket:
         validate_bucket_name(name)
+        validate_region(region)
         self.check_create(p, name)
         now = self._clock.now()
         bucket = Bucket(
             id=new_id(), tenant_id=p.tenant_id, name=name, region=region or DEFAULT_REGION,
-            versioning=Versioning.OFF, public_read=False, created_by=p.id,
+            versioning=Versioning.OFF, public_read=public_read, created_by=p.id,
             created_at=now, updated_at=now,
         )  # fmt: skip
         async with self._uow() as uow:

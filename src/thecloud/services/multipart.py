@@ -58,6 +58,8 @@ class UploadListing:
     uploads: list[MultipartUpload]
     prefixes: list[str]
     truncated: bool
+    next_key_marker: str = ""
+    next_upload_marker: str = ""
 
 
 def no_such_upload(upload_id: str) -> S3NotFound:
@@ -239,15 +241,16 @@ class MultipartService(Service):
         self, p: Principal, bucket_name: str, prefix: str = "", delimiter: str = "",
         key_marker: str = "", upload_marker: str = "", max_uploads: int = MAX_LIST,
     ) -> UploadListing:  # fmt: skip
-        limit = max(0, min(max_uploads, MAX_LIST))
+        """In-progress uploads by key then upload id, rolled up into common prefixes at the
+        delimiter; a page of at most `max_uploads` entries (uploads and prefixes)."""
+        page = _UploadPage(prefix, delimiter, max(0, min(max_uploads, MAX_LIST)))
         async with self._uow(read_only=True) as uow:
             bucket = await self._buckets.find(uow, p, bucket_name, "s3:ListBucketMultipartUploads")
-            found = await uow.uploads.listing(
-                bucket.id, prefix, key_marker, upload_marker or ("" if not key_marker else "~"),
-                limit + 1,
-            )  # fmt: skip
-        uploads, prefixes = _roll_up(found[:limit], prefix, delimiter)
-        return UploadListing(bucket, uploads, prefixes, len(found) > limit)
+            cursor: tuple[str, str] | None = page.start(key_marker, upload_marker)
+            while cursor is not None and not page.done:
+                batch = await uow.uploads.listing(bucket.id, prefix, *cursor, MAX_LIST)
+                cursor = page.take(batch, MAX_LIST)
+        return UploadListing(bucket, page.uploads, page.prefixes, page.more, *page.next_markers)
 
     async def complete(
         self,
@@ -277,6 +280,10 @@ class MultipartService(Service):
         async def finish(uow: UnitOfWork, _bucket: Bucket) -> None:
             if await uow.uploads.get(upload_id) is None:
                 raise no_such_upload(upload_id)
+            now = {part.id for part in await uow.parts.find(upload_id=upload_id)}
+            if any(part.id not in now for part in chosen):  # re-uploaded meanwhile
+                raise S3Invalid("InvalidPart", "a part was uploaded again while the upload "
+                                "was being completed: complete it with the new ETag")  # fmt: skip
             await uow.uploads.delete(upload_id)  # its parts go with it
 
         made = await self._objects.commit_version(p, bucket_name, version, "s3:PutObject", finish)
@@ -323,17 +330,44 @@ def _checksums(upload: MultipartUpload, parts: Sequence[Part]) -> dict[str, str]
     return {algorithm: value} if algorithm and value else {}
 
 
-def _roll_up(
-    uploads: list[MultipartUpload], prefix: str, delimiter: str
-) -> tuple[list[MultipartUpload], list[str]]:
-    kept, prefixes = [], []
-    for upload in uploads:
-        at = upload.key.find(delimiter, len(prefix)) if delimiter else -1
-        if at < 0:
-            kept.append(upload)
-        elif (rolled := upload.key[: at + len(delimiter)]) not in prefixes:
-            prefixes.append(rolled)
-    return kept, prefixes
+class _UploadPage:
+    """Fills one page of ListMultipartUploads from batches of uploads in (key, id) order."""
+
+    def __init__(self, prefix: str, delimiter: str, limit: int) -> None:
+        self.prefix, self.delimiter, self.limit = prefix, delimiter, limit
+        self.uploads: list[MultipartUpload] = []
+        self.prefixes: list[str] = []
+        self.more, self.done = False, limit == 0
+        self._last: tuple[str, str] = ("", "")
+
+    def _rolled(self, key: str) -> str | None:
+        at = key.find(self.delimiter, len(self.prefix)) if self.delimiter else -1
+        return key[: at + len(self.delimiter)] if at >= 0 else None
+
+    def start(self, key_marker: str, upload_marker: str) -> tuple[str, str]:
+        rolled = self._rolled(key_marker) if key_marker.startswith(self.prefix) else None
+        if rolled is not None:
+            return rolled + "\U0010ffff", ""
+        return key_marker, upload_marker or ("~" if key_marker else "")  # "~" > any id
+
+    def take(self, batch: Sequence[MultipartUpload], size: int) -> tuple[str, str] | None:
+        """Take from a batch; the cursor to fetch the next batch from (None: no more)."""
+        for upload in batch:
+            if len(self.uploads) + len(self.prefixes) >= self.limit:
+                self.more = self.done = True
+                return None
+            rolled = self._rolled(upload.key)
+            if rolled is not None:
+                self.prefixes.append(rolled)
+                self._last = (rolled, "")
+                return rolled + "\U0010ffff", ""
+            self.uploads.append(upload)
+            self._last = (upload.key, upload.id)
+        return (batch[-1].key, batch[-1].id) if len(batch) == size else None
+
+    @property
+    def next_markers(self) -> tuple[str, str]:
+        return self._last if self.more else ("", "")
 
 
 def _same_customer(upload: MultipartUpload, customer: CustomerKey | None) -> None:

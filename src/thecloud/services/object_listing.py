@@ -40,6 +40,13 @@ def _rolled(key: str, prefix: str, delimiter: str) -> str | None:
     return key[: at + len(delimiter)] if at >= 0 else None
 
 
+def _past_rolled(marker: str, prefix: str, delimiter: str) -> str:
+    """Where a page starts: after the marker, or after the whole common prefix the marker
+    rolls up into (the previous page ended on that prefix)."""
+    rolled = _rolled(marker, prefix, delimiter) if marker.startswith(prefix) else None
+    return rolled + PAST if rolled is not None else marker
+
+
 class _Walk:
     """Collects entries and common prefixes until the page is full."""
 
@@ -110,7 +117,7 @@ class ObjectListing(Service):
             async def fetch(key: str, _seq: int | None, limit: int) -> Sequence[ObjectVersion]:
                 return await uow.object_versions.listing(bucket.id, prefix, key, limit)
 
-            more = await _walk(fetch, walk, after)
+            more = await _walk(fetch, walk, _past_rolled(after, prefix, delimiter))
         return Listing(bucket, walk.entries, walk.prefixes, more, walk.last if more else "")
 
     async def versions(
@@ -134,7 +141,8 @@ class ObjectListing(Service):
             async def fetch(key: str, seq: int | None, limit: int) -> Sequence[ObjectVersion]:
                 return await uow.object_versions.versions(bucket.id, prefix, key, seq, limit)
 
-            more = await _walk(fetch, walk, key_marker, after_seq)
+            start = _past_rolled(key_marker, prefix, delimiter)
+            more = await _walk(fetch, walk, start, after_seq if start == key_marker else None)
         last = walk.entries[-1] if walk.entries and walk.last == walk.entries[-1].key else None
         return Listing(
             bucket, walk.entries, walk.prefixes, more,

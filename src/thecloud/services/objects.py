@@ -20,12 +20,15 @@ from thecloud.domain.objects import (
     CustomerKey,
     ObjectAttrs,
     ObjectVersion,
+    PreconditionFailed,
     S3Forbidden,
     S3Invalid,
     S3NotFound,
     Segment,
     Versioning,
+    etag_in,
     no_such_key,
+    too_large,
     validate_key,
     validate_metadata,
 )
@@ -76,18 +79,19 @@ class ObjectService(Service):
         payload: Payload,
         attrs: ObjectAttrs,
         customer: CustomerKey | None = None,
+        expect: Conditions | None = None,
     ) -> ObjectVersion:
         """Store the body, then make it the key's current version; a reader sees the old or
-        the new object, never a part of one."""
+        the new object, never a part of one. `expect` (If-Match, If-None-Match) is checked
+        against the current version in the same transaction."""
         validate_key(key)
         validate_metadata(attrs.metadata)
-        bucket = await self._buckets.get(p, bucket_name, "s3:PutObject")
-        self._buckets.check(p, "s3:PutObject", bucket, key)
+        bucket = await self._buckets.get(p, bucket_name, "s3:PutObject", key)
         segment, digest = await self._data.write(
             bucket.tenant_id, payload.chunks(), payload.digest, customer, MAX_PUT_BYTES
         )
         version = self.new_version(p, bucket, key, attrs, [segment], digest, customer)
-        return await self.commit_version(p, bucket_name, version, "s3:PutObject")
+        return await self.commit_version(p, bucket_name, version, "s3:PutObject", expect=expect)
 
     def new_version(
         self,
@@ -119,12 +123,13 @@ class ObjectService(Service):
         version: ObjectVersion,
         action: str,
         also: Also | None = None,
+        expect: Conditions | None = None,
     ) -> ObjectVersion:
         """Make `version` current (its data is durable already), with `also(uow, bucket)` in
         the same transaction (a multipart upload's rows go there). Without `also`, a failure
         discards the version's data; what it replaced is deleted once it is committed."""
         try:
-            made, replaced = await self._retrying(p, bucket_name, version, action, also)
+            made, replaced = await self._retrying(p, bucket_name, version, action, also, expect)
         except BaseException:
             if also is None:
                 await self._data.discard(version.segments)
@@ -140,6 +145,7 @@ class ObjectService(Service):
         version: ObjectVersion,
         action: str,
         also: Also | None,
+        expect: Conditions | None = None,
     ) -> tuple[ObjectVersion, list[Segment]]:
         for attempt in range(RETRIES):
             try:
@@ -147,7 +153,7 @@ class ObjectService(Service):
                     bucket = await self._buckets.find(uow, p, bucket_name, action, version.key)
                     if also is not None:
                         await also(uow, bucket)
-                    made, replaced = await self._make_current(uow, bucket, version)
+                    made, replaced = await self._make_current(uow, bucket, version, expect)
                     await self._record(
                         uow, p, action, "object", made.id,
                         {"bucket": bucket.name, "key": made.key, "version_id": made.version_id},
@@ -160,10 +166,16 @@ class ObjectService(Service):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _make_current(
-        self, uow: UnitOfWork, bucket: Bucket, version: ObjectVersion
+        self,
+        uow: UnitOfWork,
+        bucket: Bucket,
+        version: ObjectVersion,
+        expect: Conditions | None = None,
     ) -> tuple[ObjectVersion, list[Segment]]:
         repo, replaced = uow.object_versions, []
         latest = await repo.latest(bucket.id, version.key)
+        if expect is not None:
+            _check_write(expect, latest)
         versioned = bucket.versioning is Versioning.ENABLED
         if not versioned:
             old_null = await repo.find_one(
@@ -344,16 +356,34 @@ class ObjectService(Service):
         src = got.version
         if attrs is None:
             attrs = ObjectAttrs(src.content_type, src.headers, src.metadata)
-        bucket = await self._buckets.get(p, bucket_name, "s3:PutObject")
-        self._buckets.check(p, "s3:PutObject", bucket, key)
+        if src.size > MAX_PUT_BYTES:
+            raise too_large(
+                "the source object (use UploadPartCopy for large copies)", MAX_PUT_BYTES
+            )
+        bucket = await self._buckets.get(p, bucket_name, "s3:PutObject", key)
         assert got.body is not None  # noqa: S101 - open() was asked for the body
         hashing = Hashing(got.body)
         segment, digest = await self._data.write(
             bucket.tenant_id, hashing.chunks(), hashing.digest, customer, MAX_PUT_BYTES
         )
-        digest = PayloadDigest(digest.md5, dict(src.checksums))  # same bytes, same checksums
+        # same bytes, same checksums (not a multipart object's composite "...-N" ones)
+        kept = {a: v for a, v in src.checksums.items() if "-" not in v}
+        digest = PayloadDigest(digest.md5, kept)
         version = self.new_version(p, bucket, key, attrs, [segment], digest, customer)
         return await self.commit_version(p, bucket_name, version, "s3:PutObject")
+
+
+def _check_write(expect: Conditions, latest: ObjectVersion | None) -> None:
+    """Conditional writes: If-None-Match (`*`: only if absent) and If-Match."""
+    current = latest if latest is not None and not latest.delete_marker else None
+    if expect.if_none_match is not None and current is not None:
+        if expect.if_none_match.strip() == "*" or etag_in(current.etag, expect.if_none_match):
+            raise PreconditionFailed
+    if expect.if_match is not None:
+        if current is None:
+            raise no_such_key(latest.key if latest else "")
+        if not etag_in(current.etag, expect.if_match):
+            raise PreconditionFailed
 
 
 def check_customer_key(version: ObjectVersion, customer: CustomerKey | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -33,12 +34,10 @@ _PUBLIC_GRANT = (
 
 
 async def create_bucket(call: Call) -> None:
-    region = xml_in.create_bucket(await small_body(call))
     p = call.signed_in
-    await call.container.buckets.create(p, call.bucket, region)
-    acl = call.header("x-amz-acl")
-    if acl:
-        await _set_acl(call, acl)
+    region = xml_in.create_bucket(await small_body(call))
+    public = _public(call.header("x-amz-acl") or "private")
+    await call.container.buckets.create(p, call.bucket, region, public)
     await respond(call.send, 200, {**call.base_headers(), "location": f"/{call.bucket}"})
 
 
@@ -57,10 +56,9 @@ def _int_param(call: Call, name: str, default: int) -> int:
     value = call.q(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise S3Invalid("InvalidArgument", f"{name} must be an integer, not {value!r}") from exc
+    if not (value.isascii() and value.lstrip("-").isdigit()) or len(value) > 9:
+        raise S3Invalid("InvalidArgument", f"{name} must be an integer, not {value[:20]!r}")
+    return int(value)
 
 
 def _token(text: str) -> str:
@@ -204,11 +202,15 @@ async def put_acl(call: Call) -> None:
     await respond(call.send, 200, call.base_headers())
 
 
-async def _set_acl(call: Call, acl: str) -> None:
+def _public(acl: str) -> bool:
     if acl not in ("private", "public-read"):
         raise S3Invalid("InvalidArgument", f"x-amz-acl {acl!r} is not supported; use private "
                         "or public-read")  # fmt: skip
-    await _configure(call, "s3:PutBucketAcl", {"public_read": acl == "public-read"})
+    return acl == "public-read"
+
+
+async def _set_acl(call: Call, acl: str) -> None:
+    await _configure(call, "s3:PutBucketAcl", {"public_read": _public(acl)})
 
 
 async def preflight(call: Call) -> None:
@@ -224,15 +226,17 @@ async def preflight(call: Call) -> None:
     if rule is None:
         raise S3Invalid("AccessForbidden", "CORSResponse: This CORS request is not allowed.")
     headers = {**call.base_headers(), **cors_headers(rule, origin)}
-    wanted = call.header("access-control-request-headers")
+    wanted = [h.strip().lower() for h in call.header("access-control-request-headers").split(",")]
+    wanted = [h for h in wanted if h]
+    allowed = [str(a).lower() for a in rule.get("allowed_headers", ())]  # type: ignore[attr-defined]
+    if any(not any(fnmatch.fnmatchcase(h, a) for a in allowed) for h in wanted):
+        raise S3Invalid("AccessForbidden", "CORSResponse: This CORS request is not allowed.")
     if wanted:
-        headers["access-control-allow-headers"] = wanted
+        headers["access-control-allow-headers"] = ", ".join(wanted)
     await respond(call.send, 200, headers)
 
 
 def cors_rule(rules: object, origin: str, method: str) -> Mapping[str, object] | None:
-    import fnmatch
-
     for rule in rules or ():  # type: ignore[attr-defined]
         origins = rule.get("allowed_origins", ())
         methods = rule.get("allowed_methods", ())

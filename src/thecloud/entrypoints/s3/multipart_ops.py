@@ -24,9 +24,19 @@ if TYPE_CHECKING:
 CHECKSUMS = ("CRC32", "CRC32C", "SHA1", "SHA256")
 
 
+def number(call: Call, name: str, default: int, top: int = 10_000) -> int:
+    """A non-negative integer query parameter (at most `top`)."""
+    raw = call.q(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        raise S3Invalid("InvalidArgument", f"{name} must be an integer between 0 and {top}")
+    return min(int(raw), top)
+
+
 def _part_number(call: Call) -> int:
     raw = call.q("partNumber") or ""
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw[:6] or "0") <= 10_000:
         raise S3Invalid("InvalidArgument", "Part number must be an integer between 1 and 10000")
     return int(raw)
 
@@ -85,17 +95,14 @@ async def _copy_part(call: Call, target: tuple[str, str, str, int]) -> None:
 
 
 async def list_parts(call: Call) -> None:
-    marker = call.q("part-number-marker") or "0"
-    max_parts = call.q("max-parts") or "1000"
-    if not marker.isdigit() or not max_parts.isdigit():
-        raise S3Invalid("InvalidArgument", "part-number-marker and max-parts are integers")
+    marker, max_parts = number(call, "part-number-marker", 0), number(call, "max-parts", 1000, 1000)
     found = await call.container.multipart.list_parts(
-        call.signed_in, call.bucket, call.key, _upload_id(call), int(marker), int(max_parts)
+        call.signed_in, call.bucket, call.key, _upload_id(call), marker, max_parts
     )
     body = xml_out.list_parts(
-        call.bucket, found.upload, found.parts, part_number_marker=int(marker),
+        call.bucket, found.upload, found.parts, part_number_marker=marker,
         next_part_number_marker=found.next_marker or None,
-        max_parts=min(int(max_parts), 1000), is_truncated=found.truncated,
+        max_parts=max_parts, is_truncated=found.truncated,
         owner_id=found.upload.tenant_id,
     )  # fmt: skip
     await respond_xml(call.send, body, call.base_headers())
@@ -104,19 +111,16 @@ async def list_parts(call: Call) -> None:
 async def list_uploads(call: Call) -> None:
     prefix, delimiter = call.q("prefix") or "", call.q("delimiter") or ""
     key_marker, upload_marker = call.q("key-marker") or "", call.q("upload-id-marker") or ""
-    max_uploads = call.q("max-uploads") or "1000"
-    if not max_uploads.isdigit():
-        raise S3Invalid("InvalidArgument", "max-uploads must be an integer")
+    max_uploads = number(call, "max-uploads", 1000, 1000)
     found = await call.container.multipart.list_uploads(
         call.signed_in, call.bucket, prefix, delimiter, key_marker, upload_marker,
-        int(max_uploads),
+        max_uploads,
     )  # fmt: skip
-    last = found.uploads[-1] if found.uploads and found.truncated else None
     body = xml_out.list_multipart_uploads(
         call.bucket, found.uploads, found.prefixes, prefix=prefix, delimiter=delimiter,
         key_marker=key_marker, upload_id_marker=upload_marker,
-        next_key_marker=last.key if last else "", next_upload_id_marker=last.id if last else "",
-        max_uploads=min(int(max_uploads), 1000), is_truncated=found.truncated,
+        next_key_marker=found.next_key_marker, next_upload_id_marker=found.next_upload_marker,
+        max_uploads=max_uploads, is_truncated=found.truncated,
         owner_id=found.bucket.tenant_id,
     )  # fmt: skip
     await respond_xml(call.send, body, call.base_headers())

@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -93,12 +93,15 @@ def customer_key(call: Call, prefix: str = _SSE_C) -> CustomerKey | None:
 
 
 def _date(value: str | None) -> datetime | None:
+    """An HTTP date (a time without a zone is UTC); None when absent or not a date, which
+    S3 then ignores."""
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def conditions(call: Call, prefix: str = "") -> Conditions:
@@ -131,11 +134,21 @@ def object_headers(call: Call, v: ObjectVersion, partial: bool = False) -> dict[
             headers[f"x-amz-checksum-{algorithm.lower()}"] = value
     if v.parts_count:
         headers["x-amz-mp-parts-count"] = str(v.parts_count)
-    for param, name in _OVERRIDES.items():
-        override = call.q(param)
-        if override is not None:
-            headers[name] = override
+    headers.update(_overrides(call))
     return headers
+
+
+def _overrides(call: Call) -> dict[str, str]:
+    """response-content-type and friends: signed requests only (as S3), plain values."""
+    found = {name: call.q(param) for param, name in _OVERRIDES.items() if call.has(param)}
+    if found and call.principal is None:
+        raise S3Invalid("InvalidRequest", "Request specific response headers cannot be used "
+                        "for anonymous GET requests.")  # fmt: skip
+    for name, value in found.items():
+        if value is None or any(ord(c) < 32 or ord(c) > 255 for c in value):
+            raise S3Invalid("InvalidArgument", f"the {name} override has characters a header "
+                            "cannot carry")  # fmt: skip
+    return {name: value for name, value in found.items() if value is not None}
 
 
 async def put_object(call: Call) -> None:
@@ -143,9 +156,15 @@ async def put_object(call: Call) -> None:
         await copy_object(call)
         return
     p = call.signed_in
+    sse = call.header("x-amz-server-side-encryption")
+    if sse and sse != "AES256":
+        raise S3Invalid("InvalidArgument", f"server-side encryption {sse!r} is not supported: "
+                        "every object is encrypted with AES256 (or SSE-C)")  # fmt: skip
+    expect = conditions(call)
     version = await call.container.objects.put(
-        p, call.bucket, call.key, RequestBody(call), attrs_of(call), customer_key(call)
-    )
+        p, call.bucket, call.key, RequestBody(call), attrs_of(call), customer_key(call),
+        expect if expect.if_match or expect.if_none_match else None,
+    )  # fmt: skip
     headers = {**call.base_headers(), "etag": version.etag}
     headers.update(_write_headers(version))
     await respond(call.send, 200, headers)
@@ -262,13 +281,12 @@ async def delete_objects(call: Call) -> None:
     entries, quiet = xml_in.delete_objects(body)
     results = await call.container.objects.delete_many(call.signed_in, call.bucket, entries)
     deleted, errors = [], []
-    for result in results:
+    for (_, requested), result in zip(entries, results, strict=True):
         if isinstance(result, tuple):
             errors.append(result)
         else:
             marker = result.delete_marker
             version = None if marker or not result.version_id else result.version_id
-            requested = next((v for k, v in entries if k == result.key), None)
             deleted.append((result.key, requested or version, marker,
                             result.version_id if marker else None))  # fmt: skip
     await respond_xml(call.send, xml_out.delete_result(deleted, errors, quiet), call.base_headers())

@@ -36,7 +36,7 @@ STATUS: dict[str, int] = {
     "BucketAlreadyOwnedByYou": 409, "OperationAborted": 409, "MissingContentLength": 411,
     "PreconditionFailed": 412, "InvalidRange": 416, "NotModified": 304,
     "InternalError": 500, "NotImplemented": 501, "SlowDown": 503, "ServiceUnavailable": 503,
-    "EntityTooLarge": 400,
+    "EntityTooLarge": 400, "AccessForbidden": 403, "InvalidToken": 400,
 }  # fmt: skip
 
 _BY_CLASS: list[tuple[type[CloudError], str]] = [

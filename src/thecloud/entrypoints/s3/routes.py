@@ -25,11 +25,19 @@ _UNSUPPORTED = (
 )  # fmt: skip
 
 
+# Object sub-resources S3 has and we do not (bucket-level ones of these names are handled).
+_UNSUPPORTED_ON_OBJECTS = ("tagging", "acl", "versioning", "cors", "lifecycle", "encryption",
+                           "location", "versions", "delete")  # fmt: skip
+
+
 async def route(call: Call) -> None:
     if call.req.method == "OPTIONS":
         await bucket_ops.preflight(call)
         return
-    for name in _UNSUPPORTED:
+    if call.principal is None and call.req.method not in ("GET", "HEAD"):
+        call.signed_in  # noqa: B018 - raises AccessDenied: only reads may be anonymous
+    unsupported = _UNSUPPORTED + (_UNSUPPORTED_ON_OBJECTS if call.key else ())
+    for name in unsupported:
         if call.has(name):
             raise S3Invalid("NotImplemented", f"the ?{name} sub-resource is not implemented")
     if not call.bucket:
