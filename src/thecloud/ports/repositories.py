@@ -144,6 +144,11 @@ class AuthStateRepository(Protocol):
 
 
 class ObjectVersionRepository(Repository[ObjectVersion], Protocol):
+    async def lock_key(self, bucket_id: str, key: str) -> None:
+        """Hold the writers of this key off until the transaction ends (PostgreSQL: an
+        advisory lock; SQLite writers are serialised already)."""
+        ...
+
     async def latest(self, bucket_id: str, key: str) -> ObjectVersion | None:
         """The current version of a key (maybe a delete marker), if any."""
         ...

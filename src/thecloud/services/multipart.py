@@ -304,6 +304,10 @@ class MultipartService(Service):
 
 
 def _choose(stored: dict[int, Part], requested: Sequence[tuple[int, str]]) -> list[Part]:
+    numbers = [number for number, _ in requested]
+    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+        raise S3Invalid("InvalidPartOrder", "The list of parts was not in ascending order. "
+                        "Parts must be ordered by part number.")  # fmt: skip
     chosen = []
     for index, (number, etag) in enumerate(requested):
         part = stored.get(number)

@@ -125,10 +125,15 @@ class ObjectReaper(Service):
     ) -> list[Segment]:
         repo, gone = uow.object_versions, []
         versioned = bucket.versioning is Versioning.ENABLED
-        if not versioned and current.version_id == NULL_VERSION:
-            await repo.delete(current.id)
-            gone = list(current.segments)
-        else:
+        old_null = None
+        if not versioned:  # Suspended: the marker is the "null" version, which it replaces
+            old_null = await repo.find_one(
+                bucket_id=bucket.id, key=current.key, version_id=NULL_VERSION
+            )
+        if old_null is not None:
+            await repo.delete(old_null.id)
+            gone = list(old_null.segments)
+        if old_null is None or old_null.id != current.id:
             await repo.update(replace(current, is_latest=False))
         marker = ObjectVersion(
             id=new_id(), tenant_id=bucket.tenant_id, bucket_id=bucket.id, key=current.key,

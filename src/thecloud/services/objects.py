@@ -173,9 +173,10 @@ class ObjectService(Service):
         expect: Conditions | None = None,
     ) -> tuple[ObjectVersion, list[Segment]]:
         repo, replaced = uow.object_versions, []
+        await repo.lock_key(bucket.id, version.key)
         latest = await repo.latest(bucket.id, version.key)
         if expect is not None:
-            _check_write(expect, latest)
+            _check_write(expect, latest, version.key)
         versioned = bucket.versioning is Versioning.ENABLED
         if not versioned:
             old_null = await repo.find_one(
@@ -277,6 +278,7 @@ class ObjectService(Service):
         self, uow: UnitOfWork, bucket: Bucket, key: str, version_id: str
     ) -> tuple[Removal, list[Segment]]:
         repo = uow.object_versions
+        await repo.lock_key(bucket.id, key)
         found = await repo.find_one(bucket_id=bucket.id, key=key, version_id=version_id)
         if found is None:
             if version_id != NULL_VERSION and not _looks_like_version(version_id):
@@ -293,6 +295,7 @@ class ObjectService(Service):
         self, uow: UnitOfWork, p: Principal, bucket: Bucket, key: str
     ) -> tuple[Removal, list[Segment]]:
         repo = uow.object_versions
+        await repo.lock_key(bucket.id, key)
         if bucket.versioning is Versioning.OFF:
             found = await repo.latest(bucket.id, key)
             if found is not None:
@@ -373,7 +376,7 @@ class ObjectService(Service):
         return await self.commit_version(p, bucket_name, version, "s3:PutObject")
 
 
-def _check_write(expect: Conditions, latest: ObjectVersion | None) -> None:
+def _check_write(expect: Conditions, latest: ObjectVersion | None, key: str) -> None:
     """Conditional writes: If-None-Match (`*`: only if absent) and If-Match."""
     current = latest if latest is not None and not latest.delete_marker else None
     if expect.if_none_match is not None and current is not None:
@@ -381,7 +384,7 @@ def _check_write(expect: Conditions, latest: ObjectVersion | None) -> None:
             raise PreconditionFailed
     if expect.if_match is not None:
         if current is None:
-            raise no_such_key(latest.key if latest else "")
+            raise no_such_key(key)
         if not etag_in(current.etag, expect.if_match):
             raise PreconditionFailed
 

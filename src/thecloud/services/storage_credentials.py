@@ -65,8 +65,9 @@ class StorageCredentialService(Service):
     async def create(
         self, p: Principal, description: str = "", service_account_id: str | None = None
     ) -> tuple[StorageCredential, str]:
-        """A new key pair for the caller, or for one of the tenant's service accounts."""
-        self.allow(p, "storage:write", "storage_credential")
+        """A new key pair for the caller (anyone who may read storage: the key carries only
+        the caller's own rights), or for one of the tenant's service accounts."""
+        self.allow(p, "storage:read", "storage_credential")
         if len(description) > 256:
             raise InvalidInput("description is at most 256 characters")
         async with self._uow() as uow:
@@ -86,6 +87,7 @@ class StorageCredentialService(Service):
     ) -> tuple[str, str]:
         if service_account_id is None:
             return p.id, str(p.type)
+        self.allow(p, "storage:write", "storage_credential")
         self.allow(p, "service_account:update", "service_account", service_account_id)
         sa = await by_id(uow.service_accounts, "service account", p.tenant_id, service_account_id)
         return sa.id, str(PrincipalType.SERVICE_ACCOUNT)

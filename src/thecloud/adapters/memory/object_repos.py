@@ -33,6 +33,15 @@ class MemoryObjectVersions(MemoryRepository[ObjectVersion]):
             raise self._conflict()
         await super().add(item)
 
+    async def update(self, item: ObjectVersion) -> None:
+        current = await self.latest(item.bucket_id, item.key) if item.is_latest else None
+        if current is not None and current.id != item.id:
+            raise self._conflict()  # as the partial unique index of the SQL table
+        await super().update(item)
+
+    async def lock_key(self, bucket_id: str, key: str) -> None:
+        """Writers hold the store's lock already."""
+
     async def latest(self, bucket_id: str, key: str) -> ObjectVersion | None:
         found = [v for v in self._of(bucket_id) if v.key == key and v.is_latest]
         return found[0] if found else None

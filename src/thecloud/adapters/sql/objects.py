@@ -89,6 +89,13 @@ class SqlObjectVersions(SqlRepository[ObjectVersion]):
         stmt = self._select().where(where).order_by(*order).limit(limit)
         return [self._load(r) for r in await self._conn.execute(stmt)]
 
+    async def lock_key(self, bucket_id: str, key: str) -> None:
+        if self._conn.dialect.name == "postgresql":
+            lock = select(
+                func.pg_advisory_xact_lock(func.hashtextextended(f"{bucket_id}/{key}", 0))
+            )
+            await self._conn.execute(lock)
+
     async def latest(self, bucket_id: str, key: str) -> ObjectVersion | None:
         c = t.object_versions.c
         found = await self._rows(
