@@ -37,6 +37,7 @@ class Call:
     enveloped: bool = True
     timeout: float | None = None  # seconds, instead of the client's (e.g. a long exec)
     content: Upload | None = None  # a raw body streamed from a file, instead of `json`
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Content-Type, Range
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ def request_args(opts: Options, call: Call, *, aio: bool = False) -> dict[str, A
     if call.content is not None:
         args["headers"].update(call.content.headers())
         args["content"] = call.content.achunks() if aio else call.content.chunks()
+    args["headers"].update(call.headers)
     if call.timeout is not None:
         args["timeout"] = call.timeout
     return args

@@ -26,11 +26,13 @@ from thecloud.sdk._core import (
     retry_delay,
     stream_timeout,
 )
+from thecloud.sdk._transfer import AsyncTransfer, SyncTransfer
 from thecloud.sdk._wait import Poll
 from thecloud.sdk._ws import async_json_stream, json_stream, open_sync
 from thecloud.sdk.console import AsyncConsoleSession, ConsoleSession, console_call
 from thecloud.sdk.errors import NotFoundError
 from thecloud.sdk.resources import Resources
+from thecloud.sdk.resources.objects import Objects
 
 
 def _options(base_url: str, **kwargs: Any) -> Options:
@@ -43,7 +45,8 @@ class SyncExecutor:
     def __init__(self, http: httpx.Client, opts: Options) -> None:
         self._http, self._opts = http, opts
 
-    def _send(self, call: Call) -> httpx.Response:
+    def send(self, call: Call) -> httpx.Response:
+        """The call's response, after any retries (errors not raised)."""
         attempt = 0
         while True:
             try:
@@ -57,16 +60,16 @@ class SyncExecutor:
             attempt += 1
 
     def one(self, call: Call) -> JSON:
-        return cast(JSON, parse(self._send(call), call))
+        return cast(JSON, parse(self.send(call), call))
 
     def page(self, call: Call) -> Page:
-        return parse_page(self._send(call))
+        return parse_page(self.send(call))
 
     def items(self, call: Call) -> list[JSON]:
-        return cast(list[JSON], parse(self._send(call), call))
+        return cast(list[JSON], parse(self.send(call), call))
 
     def done(self, call: Call) -> None:
-        parse(self._send(call), call)
+        parse(self.send(call), call)
 
     def iterate(self, call: Call, page_size: int) -> Generator[JSON, None, None]:
         offset: int | None = 0
@@ -109,7 +112,8 @@ class AsyncExecutor:
     def __init__(self, http: httpx.AsyncClient, opts: Options) -> None:
         self._http, self._opts = http, opts
 
-    async def _send(self, call: Call) -> httpx.Response:
+    async def send(self, call: Call) -> httpx.Response:
+        """The call's response, after any retries (errors not raised)."""
         attempt = 0
         while True:
             try:
@@ -123,16 +127,16 @@ class AsyncExecutor:
             attempt += 1
 
     async def one(self, call: Call) -> JSON:
-        return cast(JSON, parse(await self._send(call), call))
+        return cast(JSON, parse(await self.send(call), call))
 
     async def page(self, call: Call) -> Page:
-        return parse_page(await self._send(call))
+        return parse_page(await self.send(call))
 
     async def items(self, call: Call) -> list[JSON]:
-        return cast(list[JSON], parse(await self._send(call), call))
+        return cast(list[JSON], parse(await self.send(call), call))
 
     async def done(self, call: Call) -> None:
-        parse(await self._send(call), call)
+        parse(await self.send(call), call)
 
     async def iterate(self, call: Call, page_size: int) -> AsyncGenerator[JSON, None]:
         offset: int | None = 0
@@ -194,7 +198,10 @@ class Client(Resources[JSON, Page, list[JSON], None, Generator[JSON, None, None]
             max_retry_wait=max_retry_wait,
         )
         self._http = httpx.Client(base_url=opts.base_url, timeout=timeout, transport=transport)
-        super().__init__(SyncExecutor(self._http, opts), opts)
+        x = SyncExecutor(self._http, opts)
+        super().__init__(x, opts)
+        self.objects: Objects[JSON, Page, list[JSON], None, Generator[JSON, None, None], bytes]
+        self.objects = Objects(x, SyncTransfer(x, self._http, opts))
 
     def console(
         self, instance: str, *, rows: int | None = None, cols: int | None = None
@@ -250,7 +257,13 @@ class AsyncClient(
             max_retry_wait=max_retry_wait,
         )
         self._http = httpx.AsyncClient(base_url=opts.base_url, timeout=timeout, transport=transport)
-        super().__init__(AsyncExecutor(self._http, opts), opts)
+        x = AsyncExecutor(self._http, opts)
+        super().__init__(x, opts)
+        self.objects: Objects[
+            Awaitable[JSON], Awaitable[Page], Awaitable[list[JSON]], Awaitable[None],
+            AsyncGenerator[JSON, None], Awaitable[bytes],
+        ]  # fmt: skip
+        self.objects = Objects(x, AsyncTransfer(x, self._http, opts))
 
     def console(
         self, instance: str, *, rows: int | None = None, cols: int | None = None

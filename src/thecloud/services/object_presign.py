@@ -1,5 +1,4 @@
-"""Presigned object URLs: an HMAC-SHA256 grant to GET or PUT one object, as its signer, until it
-expires; whoever holds the URL needs no other credentials."""
+"""Presigned object URLs: HMAC-SHA256 grants to GET or PUT one object as its signer, for a while."""
 
 from __future__ import annotations
 

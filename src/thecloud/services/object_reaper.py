@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from thecloud.domain.common import new_id
+from thecloud.domain.errors import CloudError
 from thecloud.domain.objects import NULL_VERSION, Bucket, ObjectVersion, Segment, Versioning
 from thecloud.ports.objects import ObjectStore
 from thecloud.ports.uow import UnitOfWork
@@ -77,8 +78,13 @@ class ObjectReaper(Service):
         done = 0
         for bucket in buckets:
             for rule in bucket.lifecycle:
-                if rule.get("status") == "Enabled":
+                if rule.get("status") != "Enabled":
+                    continue
+                try:
                     done += await self._apply(bucket, rule)
+                except (CloudError, OverflowError) as exc:  # one bad rule stops no other
+                    log.warning("lifecycle rule %s of bucket %s: %s", rule.get("id"),
+                                bucket.name, exc)  # fmt: skip
         return done
 
     async def _apply(self, bucket: Bucket, rule: Mapping[str, object]) -> int:

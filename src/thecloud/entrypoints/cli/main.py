@@ -24,6 +24,7 @@ from thecloud.entrypoints.cli import (
     rbac,
     secrets,
     ssh_keys,
+    storage,
     tenants,
     volumes,
 )
@@ -143,6 +144,7 @@ app.add_typer(gateways.nat_app, name="nat")
 app.add_typer(gateways.table_app, name="route-table")
 app.add_typer(volumes.volume_app, name="volume")
 app.add_typer(volumes.snapshot_app, name="snapshot")
+app.add_typer(storage.app, name="storage")
 app.add_typer(activity.audit_app, name="audit")
 app.add_typer(activity.events_app, name="events")
 

@@ -18,6 +18,7 @@ MAX_COMPLETE_BYTES = 8 * 1024**2  # up to 10,000 parts with their checksums
 MAX_LIFECYCLE_RULES = 1000
 MAX_CORS_RULES = 100
 MAX_ID_CHARS = 255
+MAX_DAYS = 100_000  # lifecycle rules: about 270 years
 CORS_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
 
 _DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
@@ -331,9 +332,10 @@ def _days(element: ET.Element, action: str, field: str) -> int | None:
     if unknown:
         raise _unsupported(f"{action}/{', '.join(sorted(unknown))}")
     days = _int(_required(container, field), f"{action}/{field}")
-    if days < 1:
+    if not 1 <= days <= MAX_DAYS:
         raise S3Invalid(
-            "InvalidArgument", f"'{field}' for {action} action must be a positive integer"
+            "InvalidArgument",
+            f"'{field}' for {action} action must be a positive integer up to {MAX_DAYS}",
         )
     return days
 

@@ -8,6 +8,7 @@ from thecloud.sdk._core import Options
 from thecloud.sdk.resources.activity import Audit, Events, Health
 from thecloud.sdk.resources.auth import ApiKeys, Auth
 from thecloud.sdk.resources.base import Done, Executor, ListT, One, PageT, Resource, Stream
+from thecloud.sdk.resources.buckets import Buckets, StorageCredentials
 from thecloud.sdk.resources.compute import Images, Instances, InstanceTypes
 from thecloud.sdk.resources.deployments import Deployments
 from thecloud.sdk.resources.dns import Dns
@@ -52,6 +53,8 @@ class Resources(Generic[One, PageT, ListT, Done, Stream]):
         self.route_tables = RouteTables(x)
         self.volumes = Volumes(x)
         self.snapshots = Snapshots(x)
+        self.buckets = Buckets(x)
+        self.storage_credentials = StorageCredentials(x)
         self.audit = Audit(x)
         self.events = Events(x)
         self.health = Health(x)

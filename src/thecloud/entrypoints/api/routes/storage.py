@@ -1,5 +1,4 @@
-"""Object storage buckets (`/storage/buckets`): create, list, settings (versioning, public read,
-tags, lifecycle rules), delete; and the storage cluster's status. The same buckets as S3's."""
+"""Buckets over REST (`/storage/buckets`: settings, lifecycle rules) and the cluster status."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from pydantic import Field, model_validator
 
 from thecloud.bootstrap import Container
 from thecloud.domain.common import DEFAULT_LIMIT, Page
-from thecloud.domain.identity import Principal
 from thecloud.domain.objects import Bucket, ObjectVersion, Versioning
 from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent
 from thecloud.entrypoints.api.envelope import JSONResponse, Limit, Offset, listed, no_content, ok
@@ -126,20 +124,14 @@ async def create_bucket(
     """Create a bucket (names are global, as in S3); optionally versioned or public-read."""
 
     async def run() -> Response:
-        made = await c.buckets.create(p, body.name, body.region)
-        return ok(request, bucket(await _initial(c, p, made, body)), 201)
+        made = await c.buckets.create(p, body.name, body.region, body.public_read)
+        if body.versioning:
+            made = await c.buckets.configure(
+                p, made.name, "s3:PutBucketVersioning", {"versioning": Versioning.ENABLED}
+            )
+        return ok(request, bucket(made), 201)
 
     return await idempotent(request, p, body.model_dump(), run)
-
-
-async def _initial(c: Container, p: Principal, made: Bucket, body: CreateBucketRequest) -> Bucket:
-    if body.versioning:
-        made = await c.buckets.configure(
-            p, made.name, "s3:PutBucketVersioning", {"versioning": Versioning.ENABLED}
-        )
-    if body.public_read:
-        made = await c.buckets.configure(p, made.name, "s3:PutBucketAcl", {"public_read": True})
-    return made
 
 
 @router.get("/buckets")

@@ -1,5 +1,4 @@
-"""Multipart uploads over REST (`/storage/multipart/...`: big objects in parts of 5 MiB to
-5 GiB, sent in any order, joined without copying) and presigned object URLs (`/storage/presign`)."""
+"""Multipart uploads (`/storage/multipart/...`) and presigning object URLs over REST."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from thecloud.entrypoints.api.deps import CurrentPrincipal, Services, idempotent
 from thecloud.entrypoints.api.envelope import no_content, ok
 from thecloud.entrypoints.api.errors import RESPONSES
 from thecloud.entrypoints.api.routes.storage import stored_object
-from thecloud.entrypoints.api.routes.storage_objects import StreamedBody
+from thecloud.entrypoints.api.routes.storage_objects import RAW_BODY, StreamedBody
 from thecloud.entrypoints.api.schemas import Body
 from thecloud.services.object_presign import MAX_EXPIRES_SECONDS, Grant
 
@@ -67,7 +66,7 @@ async def init_multipart_upload(
     return await idempotent(request, p, {"bucket": bucket, "key": key, **spec.model_dump()}, run)
 
 
-@router.put("/multipart/upload/{upload_id}/parts")
+@router.put("/multipart/upload/{upload_id}/parts", openapi_extra=RAW_BODY)
 async def upload_part(
     request: Request, upload_id: str, p: CurrentPrincipal, c: Services,
     part_number: Annotated[int, Query(ge=1, le=MAX_PARTS)],

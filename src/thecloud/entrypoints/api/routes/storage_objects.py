@@ -1,11 +1,9 @@
-"""Objects over REST (`/storage/{bucket}/{key}`): streamed uploads and downloads (ranges,
-versions), deletes, listings and a key's versions; presigned URLs are served here too. The
-same objects as the S3 endpoint's; these routes come after every other `/storage/...` one."""
+"""Objects over REST (`/storage/{bucket}/{key}`, streamed both ways), listings, versions and
+presigned URLs; registered after every other `/storage/...` router (its paths catch all)."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from collections.abc import AsyncIterator
 from email.utils import format_datetime
@@ -42,6 +40,14 @@ from thecloud.services.objects import Download
 
 router = APIRouter(prefix="/storage", tags=["object storage"], responses=RESPONSES)
 META_PREFIXES = ("x-amz-meta-", "x-meta-")
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+RAW_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/octet-stream": BINARY}}
+}
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the object, in its own Content-Type", "content": {"*/*": BINARY}},
+    206: {"description": "the requested range (Range header)", "content": {"*/*": BINARY}},
+}
 VersionId = Annotated[str | None, Query(max_length=64, description="a version, not the latest")]
 
 
@@ -70,7 +76,7 @@ def _content_md5(header: str | None) -> bytes | None:
         return None
     try:
         md5 = base64.b64decode(header, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or characters that are not ASCII
         md5 = b""
     if len(md5) != 16:
         raise S3Invalid("InvalidDigest", "Content-MD5 must be the base64 of a 16-byte MD5")
@@ -132,8 +138,9 @@ async def _open(request: Request, c: Container, p: Principal | None, bucket: str
 
 def _token(text: str) -> str:
     try:
-        return base64.urlsafe_b64decode(text.encode() + b"==").decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+        padded = text + "=" * (-len(text) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except ValueError as exc:  # not base64 (or ASCII), or not UTF-8
         raise S3Invalid("InvalidArgument", "the cursor is not one this API returned") from exc
 
 
@@ -170,12 +177,13 @@ def grant_of(method: str, bucket: str, key: str, q: Any) -> Grant:
     """The grant a presigned URL's query carries (a missing part fails its signature)."""
     expires = q.get("expires", "")
     return Grant(
-        method, bucket, key, int(expires) if expires.isdigit() else 0,
+        method, bucket, key, int(expires) if expires.isascii() and expires.isdigit() else 0,
         q.get("tenant_id", ""), q.get("principal_id", ""), q.get("signature", ""),
     )  # fmt: skip
 
 
-@router.get("/presigned/{bucket}/{key:path}", openapi_extra=PUBLIC)
+@router.get("/presigned/{bucket}/{key:path}", openapi_extra=PUBLIC, responses=DOWNLOAD,
+            response_class=Response)  # fmt: skip
 async def presigned_download(
     request: Request, bucket: str, key: str, c: Services, version_id: VersionId = None
 ) -> Response:
@@ -186,7 +194,7 @@ async def presigned_download(
     return await _open(request, c, p, bucket, key, version_id)
 
 
-@router.put("/presigned/{bucket}/{key:path}", status_code=201, openapi_extra=PUBLIC)
+@router.put("/presigned/{bucket}/{key:path}", status_code=201, openapi_extra=PUBLIC | RAW_BODY)
 async def presigned_upload(request: Request, bucket: str, key: str, c: Services) -> Response:
     """Upload the body with a presigned PUT URL (no other credentials needed)."""
     grant = grant_of("PUT", bucket, key, request.query_params)
@@ -198,7 +206,7 @@ async def presigned_upload(request: Request, bucket: str, key: str, c: Services)
 # --- objects --------------------------------------------------------------------------------
 
 
-@router.put("/{bucket}/{key:path}", status_code=201)
+@router.put("/{bucket}/{key:path}", status_code=201, openapi_extra=RAW_BODY)
 async def put_object(
     request: Request, bucket: str, key: str, p: CurrentPrincipal, c: Services
 ) -> Response:
@@ -209,7 +217,7 @@ async def put_object(
     return ok(request, stored_object(made), 201)
 
 
-@router.get("/{bucket}/{key:path}", responses={206: {"description": "the requested range"}})
+@router.get("/{bucket}/{key:path}", responses=DOWNLOAD, response_class=Response)
 async def get_object(
     request: Request, bucket: str, key: str, c: Services, version_id: VersionId = None
 ) -> Response:
@@ -218,7 +226,7 @@ async def get_object(
     return await _open(request, c, await maybe_principal(request), bucket, key, version_id)
 
 
-@router.head("/{bucket}/{key:path}")
+@router.head("/{bucket}/{key:path}", responses=DOWNLOAD, response_class=Response)
 async def head_object(
     request: Request, bucket: str, key: str, c: Services, version_id: VersionId = None
 ) -> Response:
