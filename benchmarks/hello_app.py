@@ -1,12 +1,14 @@
-"""Hello-world reference apps for the secrets benchmark.
+"""Hello-world reference apps for the secrets and S3 benchmarks.
 
-Two apps, each with one route, ``GET /`` answering ``{"hello": "world"}``:
+Three apps, each answering ``GET /`` with ``{"hello": "world"}``:
 
 * ``fastapi_app``: plain FastAPI, no middleware: the ceiling a FastAPI route can reach
   on this machine under the same uvicorn settings as our server;
-* ``starlette_app``: plain Starlette, one layer below FastAPI.
+* ``starlette_app``: plain Starlette, one layer below FastAPI;
+* ``asgi_app``: a raw ASGI callable, no framework at all, as our S3 endpoint
+  (``thecloud.entrypoints.s3.app.S3App``) is: the ceiling of that stack.
 
-Run one with ``python benchmarks/hello_app.py {fastapi,starlette} --port PORT
+Run one with ``python benchmarks/hello_app.py {asgi,fastapi,starlette} --port PORT
 [--workers N]``. ``UVICORN_SETTINGS`` mirrors how ``thecloud.entrypoints.server`` runs
 uvicorn (uvloop + httptools when installed, log level warning, no server header) and
 ``--workers`` matches ``THECLOUD_WORKERS`` (default 1: one process; N > 1: our server's
@@ -17,6 +19,7 @@ row is our application stack itself.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,30 @@ async def starlette_hello(_request: Request) -> JSONResponse:
 
 starlette_app = Starlette(routes=[Route("/", starlette_hello)])
 
-APPS: dict[str, Any] = {"fastapi": fastapi_app, "starlette": starlette_app}
+HELLO_BODY = json.dumps(HELLO, separators=(",", ":")).encode()
+HELLO_START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(HELLO_BODY)).encode()),
+    ],
+}
+
+
+async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answer every HTTP request with the hello payload: two ASGI messages, nothing else."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["type"] == "http":
+        await send(HELLO_START)
+        await send({"type": "http.response.body", "body": HELLO_BODY})
+
+
+APPS: dict[str, Any] = {"asgi": asgi_app, "fastapi": fastapi_app, "starlette": starlette_app}
 
 
 def main(argv: list[str] | None = None) -> None:
