@@ -1,5 +1,5 @@
 """boto3 figures, apart from wrk's: one boto3 client in this process, PUT then GET of 4 KiB in
-a loop for a few seconds. boto3 spends about a millisecond of its own CPU per call, so these
+a loop for a few seconds. boto3 spends about 2 ms of its own CPU per call, so these
 figures say more about the client than about the server (see the boto3 column)."""
 
 from __future__ import annotations

@@ -175,6 +175,12 @@ def save_report(report: Report, checks: list[Check]) -> Path:
     return path
 
 
+def client(data: dict[str, Any]) -> dict[str, Any]:
+    """Rows measured by a client of ours (boto3, httpx, curl): their load generator's CPU."""
+    data["cpu_client_cores"] = data.pop("cpu_wrk_cores")
+    return data
+
+
 def payload(report: Report, checks: list[Check]) -> dict[str, Any]:
     def flat(obj: Any) -> dict[str, Any]:
         data = dataclasses.asdict(obj)
@@ -187,8 +193,8 @@ def payload(report: Report, checks: list[Check]) -> dict[str, Any]:
     return {
         "environment": report.environment,
         "rows": [{**flat(r), "ok_ops_per_s": r.rps} for r in report.rows],
-        "boto3": [{**flat(r), "ops_per_s": r.rps} for r in report.loops],
-        "transfers": [{**flat(t), "mb_per_s": t.mb_s} for t in report.transfers],
+        "boto3": [client(flat(r)) | {"ops_per_s": r.rps} for r in report.loops],
+        "transfers": [client(flat(t)) | {"mb_per_s": t.mb_s} for t in report.transfers],
         "disk": dataclasses.asdict(report.disk) if report.disk else None,
         "memory": report.memory,
         "summary": checks,
