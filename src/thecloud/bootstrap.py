@@ -342,7 +342,7 @@ def bootstrap(
     buckets = BucketService(kernel, data)
     objects = ObjectService(kernel, buckets, data)
     reaper = ObjectReaper(
-        kernel, a.objects, data, timedelta(seconds=settings.s3_orphan_grace_seconds),
+        kernel, a.objects, data, objects, timedelta(seconds=settings.s3_orphan_grace_seconds),
         settings.s3_sweep_seconds, settings.s3_lifecycle_seconds,
     )  # fmt: skip
     worker.also_heal(reaper.reconcile)

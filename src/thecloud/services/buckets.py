@@ -54,10 +54,16 @@ class BucketService(Service):
             raise no_such_bucket(bucket.name)
         kind, ident = ("object", f"{bucket.name}/{key}") if key else ("bucket", bucket.name)
         try:
-            authorize(p, action, ResourceRef(kind, ident), self._clock.now())
+            self._s3_allow(p, action, ResourceRef(kind, ident))
+        except S3Forbidden:
+            if not public:
+                raise
+
+    def _s3_allow(self, p: Principal, action: str, resource: ResourceRef) -> None:
+        """authorize(), answering a refusal as S3 does (AccessDenied)."""
+        try:
+            authorize(p, action, resource, self._clock.now())
         except Forbidden as exc:
-            if public:
-                return
             raise S3Forbidden("AccessDenied", f"Access Denied: {exc.message}") from exc
 
     async def find(
@@ -90,7 +96,7 @@ class BucketService(Service):
     ) -> Bucket:
         validate_bucket_name(name)
         validate_region(region)
-        self.check_create(p, name)
+        self._s3_allow(p, "s3:CreateBucket", ResourceRef("bucket", name))
         now = self._clock.now()
         bucket = Bucket(
             id=new_id(), tenant_id=p.tenant_id, name=name, region=region or DEFAULT_REGION,
@@ -106,23 +112,11 @@ class BucketService(Service):
             await uow.commit()
         return bucket
 
-    def check_create(self, p: Principal, name: str) -> None:
-        try:
-            authorize(p, "s3:CreateBucket", ResourceRef("bucket", name), self._clock.now())
-        except Forbidden as exc:
-            raise S3Forbidden("AccessDenied", f"Access Denied: {exc.message}") from exc
-
     async def list(self, p: Principal) -> list[Bucket]:
-        self.check_list(p)
+        self._s3_allow(p, "s3:ListAllMyBuckets", ResourceRef("bucket"))
         async with self._uow(read_only=True) as uow:
             found = await uow.buckets.find(tenant_id=p.tenant_id)
         return sorted(found, key=lambda b: b.name)
-
-    def check_list(self, p: Principal) -> None:
-        try:
-            authorize(p, "s3:ListAllMyBuckets", ResourceRef("bucket"), self._clock.now())
-        except Forbidden as exc:
-            raise S3Forbidden("AccessDenied", f"Access Denied: {exc.message}") from exc
 
     async def delete(self, p: Principal, name: str) -> None:
         """Refused while any object, version or delete marker is left; in-progress multipart

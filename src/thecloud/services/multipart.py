@@ -158,7 +158,7 @@ class MultipartService(Service):
         validate_part_number(number)
         async with self._uow(read_only=True) as uow:
             bucket, upload = await self._upload(uow, p, bucket_name, key, upload_id)
-        _same_customer(upload, customer)
+        check_customer_key(upload.sse_customer_key_md5, customer)
         segment, digest = await self._data.write(
             bucket.tenant_id, payload.chunks(), payload.digest, customer, MAX_PART_BYTES
         )
@@ -178,7 +178,7 @@ class MultipartService(Service):
         validate_part_number(number)
         async with self._uow(read_only=True) as uow:
             bucket, upload = await self._upload(uow, p, bucket_name, key, upload_id)
-        _same_customer(upload, keys[1])
+        check_customer_key(upload.sse_customer_key_md5, keys[1])
         got = await self._objects.open(
             p, source[0], source[1], version_id=source[2], byte_range=byte_range,
             customer=keys[0],
@@ -372,16 +372,6 @@ class _UploadPage:
     @property
     def next_markers(self) -> tuple[str, str]:
         return self._last if self.more else ("", "")
-
-
-def _same_customer(upload: MultipartUpload, customer: CustomerKey | None) -> None:
-    probe = ObjectVersion(
-        id="", tenant_id="", bucket_id="", key=upload.key, version_id="", seq=0,
-        is_latest=False, delete_marker=False, size=0, etag="",
-        last_modified=upload.initiated_at, created_by="",
-        sse_customer_key_md5=upload.sse_customer_key_md5,
-    )  # fmt: skip
-    check_customer_key(probe, customer)
 
 
 def _is_uuid(text: str) -> bool:

@@ -7,18 +7,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 
-from thecloud.domain.common import new_id
 from thecloud.domain.errors import CloudError
-from thecloud.domain.objects import NULL_VERSION, Bucket, ObjectVersion, Segment, Versioning
+from thecloud.domain.objects import Bucket, ObjectVersion
 from thecloud.ports.objects import ObjectStore
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
 from thecloud.services.object_data import ObjectData
-from thecloud.services.objects import new_version_id
-from thecloud.services.recording import system_event
+from thecloud.services.objects import ObjectService
+from thecloud.services.recording import SYSTEM, system_event
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -30,12 +28,13 @@ class ObjectReaper(Service):
         kernel: Kernel,
         store: ObjectStore,
         data: ObjectData,
+        objects: ObjectService,
         grace: timedelta,
         sweep_every: float = 60.0,
         lifecycle_every: float = 3600.0,
     ) -> None:
         super().__init__(kernel)
-        self._store, self._data, self._grace = store, data, grace
+        self._store, self._data, self._objects, self._grace = store, data, objects, grace
         self._every = {"sweep": sweep_every, "lifecycle": lifecycle_every}
         self._last: dict[str, float] = {}
 
@@ -111,44 +110,15 @@ class ObjectReaper(Service):
 
     async def _expire(self, bucket: Bucket, version: ObjectVersion) -> None:
         """As a DELETE without a version id would: remove, or hide behind a delete marker."""
-        gone: list[Segment] = []
         async with self._uow() as uow:
             current = await uow.object_versions.latest(bucket.id, version.key)
             fresh = await uow.buckets.get(bucket.id)
             if current is None or current.id != version.id or fresh is None:
                 return
-            if fresh.versioning is Versioning.OFF:
-                await uow.object_versions.delete(current.id)
-                gone = list(current.segments)
-            else:
-                gone = await self._mark_deleted(uow, fresh, current)
+            _, gone = await self._objects.remove_current(uow, fresh, version.key, SYSTEM)
             await self._event(uow, bucket, "object.expired", version)
             await uow.commit()
         await self._data.discard(gone)
-
-    async def _mark_deleted(
-        self, uow: UnitOfWork, bucket: Bucket, current: ObjectVersion
-    ) -> list[Segment]:
-        repo, gone = uow.object_versions, []
-        versioned = bucket.versioning is Versioning.ENABLED
-        old_null = None
-        if not versioned:  # Suspended: the marker is the "null" version, which it replaces
-            old_null = await repo.find_one(
-                bucket_id=bucket.id, key=current.key, version_id=NULL_VERSION
-            )
-        if old_null is not None:
-            await repo.delete(old_null.id)
-            gone = list(old_null.segments)
-        if old_null is None or old_null.id != current.id:
-            await repo.update(replace(current, is_latest=False))
-        marker = ObjectVersion(
-            id=new_id(), tenant_id=bucket.tenant_id, bucket_id=bucket.id, key=current.key,
-            version_id=new_version_id() if versioned else NULL_VERSION,
-            seq=max(time.time_ns(), current.seq + 1), is_latest=True, delete_marker=True,
-            size=0, etag="", last_modified=self._clock.now(), created_by="system",
-        )  # fmt: skip
-        await repo.add(marker)
-        return gone
 
     async def _expire_noncurrent(self, bucket: Bucket, prefix: str, before: datetime) -> int:
         """Versions replaced (by a newer version or marker) before `before`."""

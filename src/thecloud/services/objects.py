@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from thecloud.domain.common import new_id
-from thecloud.domain.errors import Conflict
 from thecloud.domain.identity import Principal
 from thecloud.domain.objects import (
     MAX_PUT_BYTES,
@@ -39,7 +38,6 @@ from thecloud.services.buckets import BucketService
 from thecloud.services.object_data import Hashing, ObjectData
 
 Also = Callable[[UnitOfWork, Bucket], Awaitable[None]]
-RETRIES = 5  # a concurrent writer of the same key made the current version first: try again
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +127,7 @@ class ObjectService(Service):
         the same transaction (a multipart upload's rows go there). Without `also`, a failure
         discards the version's data; what it replaced is deleted once it is committed."""
         try:
-            made, replaced = await self._retrying(p, bucket_name, version, action, also, expect)
+            made, replaced = await self._commit(p, bucket_name, version, action, also, expect)
         except BaseException:
             if also is None:
                 await self._data.discard(version.segments)
@@ -138,7 +136,7 @@ class ObjectService(Service):
         await self._data.discard(replaced)
         return made
 
-    async def _retrying(
+    async def _commit(
         self,
         p: Principal,
         bucket_name: str,
@@ -147,23 +145,17 @@ class ObjectService(Service):
         also: Also | None,
         expect: Conditions | None = None,
     ) -> tuple[ObjectVersion, list[Segment]]:
-        for attempt in range(RETRIES):
-            try:
-                async with self._uow() as uow:
-                    bucket = await self._buckets.find(uow, p, bucket_name, action, version.key)
-                    if also is not None:
-                        await also(uow, bucket)
-                    made, replaced = await self._make_current(uow, bucket, version, expect)
-                    await self._record(
-                        uow, p, action, "object", made.id,
-                        {"bucket": bucket.name, "key": made.key, "version_id": made.version_id},
-                    )  # fmt: skip
-                    await uow.commit()
-                return made, replaced
-            except Conflict:
-                if attempt == RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        async with self._uow() as uow:
+            bucket = await self._buckets.find(uow, p, bucket_name, action, version.key)
+            if also is not None:
+                await also(uow, bucket)
+            made, replaced = await self._make_current(uow, bucket, version, expect)
+            await self._record(
+                uow, p, action, "object", made.id,
+                {"bucket": bucket.name, "key": made.key, "version_id": made.version_id},
+            )  # fmt: skip
+            await uow.commit()
+        return made, replaced
 
     async def _make_current(
         self,
@@ -215,7 +207,7 @@ class ObjectService(Service):
             version = await self._pick(uow, bucket, key, version_id)
         if conditions is not None:
             conditions.check(version.etag, version.last_modified)
-        check_customer_key(version, customer)
+        check_customer_key(version.sse_customer_key_md5, customer)
         start, stop = byte_range.resolve(version.size) if byte_range else (0, version.size)
         stream = None
         if body:
@@ -248,23 +240,12 @@ class ObjectService(Service):
         With one: remove exactly that version; S3 answers 204 even when it did not exist."""
         validate_key(key)
         action = "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject"
-        for attempt in range(RETRIES):
-            try:
-                return await self._delete_once(p, bucket_name, key, version_id, action)
-            except Conflict:
-                if attempt == RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _delete_once(
-        self, p: Principal, bucket_name: str, key: str, version_id: str | None, action: str
-    ) -> Removal:
         async with self._uow() as uow:
             bucket = await self._buckets.find(uow, p, bucket_name, action, key)
             if version_id:
                 removal, gone = await self._remove_version(uow, bucket, key, version_id)
             else:
-                removal, gone = await self._remove_current(uow, p, bucket, key)
+                removal, gone = await self.remove_current(uow, bucket, key, p.id)
             await self._record(
                 uow, p, action, "object", removal.version_id or key,
                 {"bucket": bucket.name, "key": key, "delete_marker": removal.delete_marker},
@@ -291,9 +272,11 @@ class ObjectService(Service):
                 await repo.update(replace(successor, is_latest=True))
         return Removal(key, version_id, found.delete_marker), list(found.segments)
 
-    async def _remove_current(
-        self, uow: UnitOfWork, p: Principal, bucket: Bucket, key: str
+    async def remove_current(
+        self, uow: UnitOfWork, bucket: Bucket, key: str, actor: str
     ) -> tuple[Removal, list[Segment]]:
+        """A DELETE without a version id, in `uow`: remove the object (unversioned) or make
+        a delete marker current; the segments that are no longer referred to."""
         repo = uow.object_versions
         await repo.lock_key(bucket.id, key)
         if bucket.versioning is Versioning.OFF:
@@ -304,7 +287,7 @@ class ObjectService(Service):
         marker = ObjectVersion(
             id=new_id(), tenant_id=bucket.tenant_id, bucket_id=bucket.id, key=key,
             version_id="", seq=0, is_latest=True, delete_marker=True, size=0, etag="",
-            last_modified=self._clock.now(), created_by=p.id,
+            last_modified=self._clock.now(), created_by=actor,
         )  # fmt: skip
         made, replaced = await self._make_current(uow, bucket, marker)
         return Removal(key, made.version_id, True), replaced
@@ -389,19 +372,20 @@ def _check_write(expect: Conditions, latest: ObjectVersion | None, key: str) -> 
             raise PreconditionFailed
 
 
-def check_customer_key(version: ObjectVersion, customer: CustomerKey | None) -> None:
-    """SSE-C objects are read with the key they were written with, and only with it."""
-    if version.sse_customer_key_md5 and customer is None:
+def check_customer_key(stored_md5: str, customer: CustomerKey | None) -> None:
+    """SSE-C data (its key's MD5 stored) is read with the key it was written with, and only
+    with it; other data with no customer key."""
+    if stored_md5 and customer is None:
         raise S3Invalid(
             "InvalidRequest",
             "The object was stored using a form of Server Side Encryption. The correct "
             "parameters must be provided to retrieve the object.",
         )
-    if customer is not None and customer.md5 != version.sse_customer_key_md5:
+    if customer is not None and customer.md5 != stored_md5:
         raise S3Forbidden(
             "AccessDenied",
             "The SSE-C key you provided does not match the key the object was stored with"
-            if version.sse_customer_key_md5
+            if stored_md5
             else "The object was not stored with SSE-C; do not send a customer key",
         )
 

@@ -97,11 +97,8 @@ class SqlObjectVersions(SqlRepository[ObjectVersion]):
             await self._conn.execute(lock)
 
     async def latest(self, bucket_id: str, key: str) -> ObjectVersion | None:
-        c = t.object_versions.c
-        found = await self._rows(
-            and_(c.bucket_id == bucket_id, c.key == key, c.is_latest == true()), limit=1
-        )
-        return found[0] if found else None
+        # the repository's prebuilt lookup: every GET and PUT asks this
+        return await self._first({"bucket_id": bucket_id, "key": key, "is_latest": True})
 
     async def newest(self, bucket_id: str, key: str) -> ObjectVersion | None:
         c = t.object_versions.c

@@ -50,6 +50,15 @@ class Call:
                 return value
         return None
 
+    def integer(self, name: str, default: int, top: int) -> int:
+        """A non-negative integer query parameter, at most `top` (larger values are `top`)."""
+        raw = self.q(name)
+        if raw is None or raw == "":
+            return default
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+            raise S3Invalid("InvalidArgument", f"{name} must be an integer between 0 and {top}")
+        return min(int(raw), top)
+
     def has(self, name: str) -> bool:
         return any(key == name for key, _ in self.req.query)
 

@@ -52,15 +52,6 @@ async def delete_bucket(call: Call) -> None:
     await respond(call.send, 204, call.base_headers())
 
 
-def _int_param(call: Call, name: str, default: int) -> int:
-    value = call.q(name)
-    if value is None or value == "":
-        return default
-    if not (value.isascii() and value.lstrip("-").isdigit()) or len(value) > 9:
-        raise S3Invalid("InvalidArgument", f"{name} must be an integer, not {value[:20]!r}")
-    return int(value)
-
-
 def _token(text: str) -> str:
     try:
         return base64.urlsafe_b64decode(text.encode() + b"==").decode()
@@ -77,7 +68,7 @@ async def list_objects(call: Call) -> None:
     encoding = call.q("encoding-type") or ""
     if encoding not in ("", "url"):
         raise S3Invalid("InvalidArgument", "Invalid Encoding Method specified in Request")
-    max_keys = _int_param(call, "max-keys", 1000)
+    max_keys = call.integer("max-keys", 1000, 1000)
     v2 = call.q("list-type") == "2"
     token, start_after = call.q("continuation-token"), call.q("start-after") or ""
     after = (_token(token) if token else start_after) if v2 else (call.q("marker") or "")
@@ -105,7 +96,7 @@ async def list_objects(call: Call) -> None:
 async def list_versions(call: Call) -> None:
     prefix, delimiter = call.q("prefix") or "", call.q("delimiter") or ""
     key_marker, version_marker = call.q("key-marker") or "", call.q("version-id-marker") or ""
-    max_keys = _int_param(call, "max-keys", 1000)
+    max_keys = call.integer("max-keys", 1000, 1000)
     found = await call.container.listing.versions(
         call.signed_in, call.bucket, prefix, delimiter, key_marker, version_marker, max_keys
     )

@@ -24,21 +24,9 @@ if TYPE_CHECKING:
 CHECKSUMS = ("CRC32", "CRC32C", "SHA1", "SHA256")
 
 
-def number(call: Call, name: str, default: int, top: int = 10_000) -> int:
-    """A non-negative integer query parameter (at most `top`)."""
-    raw = call.q(name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
-        raise S3Invalid("InvalidArgument", f"{name} must be an integer between 0 and {top}")
-    return min(int(raw), top)
-
-
 def _part_number(call: Call) -> int:
-    raw = call.q("partNumber") or ""
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw[:6] or "0") <= 10_000:
-        raise S3Invalid("InvalidArgument", "Part number must be an integer between 1 and 10000")
-    return int(raw)
+    """1-10000: the service refuses 0 and anything above (10001 here) with the limits."""
+    return call.integer("partNumber", 0, 10_001)
 
 
 def _upload_id(call: Call) -> str:
@@ -95,7 +83,10 @@ async def _copy_part(call: Call, target: tuple[str, str, str, int]) -> None:
 
 
 async def list_parts(call: Call) -> None:
-    marker, max_parts = number(call, "part-number-marker", 0), number(call, "max-parts", 1000, 1000)
+    marker, max_parts = (
+        call.integer("part-number-marker", 0, 10_000),
+        call.integer("max-parts", 1000, 1000),
+    )
     found = await call.container.multipart.list_parts(
         call.signed_in, call.bucket, call.key, _upload_id(call), marker, max_parts
     )
@@ -111,7 +102,7 @@ async def list_parts(call: Call) -> None:
 async def list_uploads(call: Call) -> None:
     prefix, delimiter = call.q("prefix") or "", call.q("delimiter") or ""
     key_marker, upload_marker = call.q("key-marker") or "", call.q("upload-id-marker") or ""
-    max_uploads = number(call, "max-uploads", 1000, 1000)
+    max_uploads = call.integer("max-uploads", 1000, 1000)
     found = await call.container.multipart.list_uploads(
         call.signed_in, call.bucket, prefix, delimiter, key_marker, upload_marker,
         max_uploads,
