@@ -44,7 +44,7 @@ MOTO_HEADERS = {
     ),
 }
 
-OURS_ENV = {**SERVER_ENV, "THECLOUD_COMPUTE_WORKER": "false", "THECLOUD_WORKERS": "1"}
+OURS_ENV = {**SERVER_ENV, "THECLOUD_WORKERS": "1"}
 
 # Targets of the issue.
 MOTO_RATIO_TARGET = 10.0  # ops/s, ours / moto's, same operation and concurrency

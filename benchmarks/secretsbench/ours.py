@@ -32,11 +32,13 @@ from .settings import (
 
 
 def thecloud_env(database_url: str, port: int, data_dir: Path, workers: int) -> dict[str, str]:
-    """Environment for our server: given DB, port, data dir, workers, rate limits raised."""
+    """Environment for our server: given DB, port, data dir, workers, rate limits raised;
+    its S3 endpoint (unused here) on a free port of its own."""
     return {
         **SERVER_ENV,
         "THECLOUD_DATABASE_URL": database_url,
         "THECLOUD_PORT": str(port),
+        "THECLOUD_S3_PORT": str(free_port()),
         "THECLOUD_DATA_DIR": str(data_dir),
         "THECLOUD_WORKERS": str(workers),
     }
@@ -67,7 +69,7 @@ def thecloud_server(cfg: Config, database_url: str) -> Iterator[Served]:
     check_server_importable(env)
     base = f"http://{HOST}:{port}"
     argv = [PYTHON, "-m", SERVER_MODULE]
-    ready = f"{base}/health/ready"
+    ready = f"{base}/health/live"
     with http_server("thecloud-server", argv, ready, cfg.workdir, env, cfg.workers) as pid:
         yield Served(base, pid)
 

@@ -32,6 +32,9 @@ SERVER_ENV = {
     "THECLOUD_RATE_LIMIT_PER_IP": str(RATE_LIMIT),
     "THECLOUD_RATE_LIMIT_PER_KEY": str(RATE_LIMIT),
     "THECLOUD_LOG_LEVEL": "warning",
+    # the secrets rows need neither Docker nor PowerDNS: no compute worker, and readiness
+    # is /health/live (/health/ready also checks those)
+    "THECLOUD_COMPUTE_WORKER": "false",
 }
 SERVER_MODULE = "thecloud.entrypoints.server"
 

@@ -63,7 +63,9 @@ def run_servers(settings: Settings, *, reuse_port: bool = False) -> None:
     else:
         api.config.host, api.config.port = settings.host, settings.port
         s3.config.host, s3.config.port = settings.host, settings.s3_port
-    asyncio.run(_serve_pair(api, s3, api_sockets, s3_sockets))
+    # uvicorn's loop (uvloop when installed), as uvicorn.run would choose it
+    with asyncio.Runner(loop_factory=api.config.get_loop_factory()) as runner:
+        runner.run(_serve_pair(api, s3, api_sockets, s3_sockets))
 
 
 async def _serve_pair(

@@ -68,11 +68,11 @@ def no_content() -> Response:
 def public(item: Any, hide: Sequence[str] = ()) -> dict[str, Any]:
     """A dataclass as a JSON object, without the named (sensitive) fields."""
     kind: type = type(item)
-    return _shaper(kind, tuple(hide))(item)
+    return shaper(kind, tuple(hide))(item)
 
 
 @functools.cache
-def _shaper(kind: type, hide: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+def shaper(kind: type, hide: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
     """A function building the object with a dict display, the fastest form in CPython (lists
     shape every row through it). Field names are identifiers: dataclasses made sure of it."""
     names = [f.name for f in dataclasses.fields(kind) if f.name not in hide]

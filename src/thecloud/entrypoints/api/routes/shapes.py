@@ -31,7 +31,7 @@ from thecloud.domain.quotas import QuotaLine
 from thecloud.domain.rbac import Role, RoleBinding
 from thecloud.domain.secrets import REDACTED, Secret
 from thecloud.domain.storage import Snapshot, Volume
-from thecloud.entrypoints.api.envelope import public
+from thecloud.entrypoints.api.envelope import public, shaper
 from thecloud.ports.compute import ContainerStats, LogLine
 from thecloud.services.security_groups import GroupView
 
@@ -69,8 +69,11 @@ def sa_secret(s: ServiceAccountSecret) -> dict[str, Any]:
     return {**public(s, hide=("secret_hash",)), "active": s.revoked_at is None}
 
 
+_SECRET = shaper(Secret, ("ciphertext", "nonce"))  # looked up once: lists shape 100s of rows
+
+
 def secret(s: Secret, value: str | None = None) -> dict[str, Any]:
-    shaped = public(s, hide=("ciphertext", "nonce"))
+    shaped = _SECRET(s)
     shaped["value"] = value if value is not None else REDACTED
     return shaped
 
