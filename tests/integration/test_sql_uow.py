@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import make_url
 from tests.integration import builders as b
 from tests.integration.builders import Db
 from tests.integration.conftest import pg_url
+from thecloud.adapters.sql import inline
 from thecloud.adapters.sql.engine import create_engine
 from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
 from thecloud.domain.common import ListQuery
@@ -149,3 +151,71 @@ async def test_an_unreachable_database_is_backend_unavailable(
             await factory.dispose()
             await engine.dispose()
     await aiosqlite_threads_finished()
+
+
+def _hold_sqlite_write_lock(path: str, held: threading.Event, release: threading.Event) -> None:
+    """Another writer (as another process would be): BEGIN IMMEDIATE, wait, roll back."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(30)
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+async def test_a_sqlite_writer_waits_for_another_holder_without_blocking_the_loop(
+    db: Db,
+) -> None:
+    if db.backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    held, release = threading.Event(), threading.Event()
+    path = make_url(db.url).database
+    assert path is not None
+    holder = threading.Thread(target=_hold_sqlite_write_lock, args=(path, held, release))
+    holder.start()
+    try:
+        assert await asyncio.to_thread(held.wait, 10)
+        go = asyncio.Event()
+        go.set()
+        writer = asyncio.create_task(write_one(db.uow, go))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the writer waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not writer.done() and ticks == 20
+        release.set()
+        async with asyncio.timeout(10):
+            await writer
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join, 10)
+    async with db.uow(read_only=True) as r:
+        assert await r.users.count() == 1
+
+
+async def test_a_sqlite_writer_gives_up_when_the_lock_is_never_released(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    monkeypatch.setattr(inline, "BUSY_WAIT_S", 0.2)
+    held, release = threading.Event(), threading.Event()
+    path = make_url(db.url).database
+    assert path is not None
+    holder = threading.Thread(target=_hold_sqlite_write_lock, args=(path, held, release))
+    holder.start()
+    try:
+        assert await asyncio.to_thread(held.wait, 10)
+        with pytest.raises(BackendUnavailable, match="locked by another process"):
+            async with db.uow() as w:
+                await w.tenants.add(b.tenant(b.uniq("owner")))
+                await w.commit()
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join, 10)
+    async with db.uow() as w:  # the connection went back to the pool, usable
+        await w.tenants.add(b.tenant(b.uniq("owner")))
+        await w.commit()
+    assert (await stored(db))[0] == 1

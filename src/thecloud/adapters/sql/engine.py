@@ -55,6 +55,19 @@ def create_inline_reader(url: str | URL) -> Engine:
     return engine
 
 
+def create_inline_writer(url: str | URL) -> Engine:
+    """A synchronous engine on the same SQLite file, for writers on the loop thread.
+
+    Autocommit at the driver, so InlineWriter issues `BEGIN IMMEDIATE`/`COMMIT` itself, and
+    a busy timeout of 0: a writer never sleeps on the loop thread waiting for another
+    process's lock, it waits asynchronously instead (see inline.py).
+    """
+    sync_url = make_url(url).set(drivername="sqlite")
+    engine = create_sync_engine(sync_url, isolation_level="AUTOCOMMIT")
+    _pragmas(engine, "busy_timeout=0")
+    return engine
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     _pragmas(engine.sync_engine)
 

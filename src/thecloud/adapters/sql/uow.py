@@ -17,8 +17,13 @@ from thecloud.adapters.sql import network as network
 from thecloud.adapters.sql import objects as objects
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql import storage as storage
-from thecloud.adapters.sql.engine import IMMEDIATE, create_inline_reader, is_sqlite
-from thecloud.adapters.sql.inline import InlineConnection, InlinePool
+from thecloud.adapters.sql.engine import (
+    IMMEDIATE,
+    create_inline_reader,
+    create_inline_writer,
+    is_sqlite,
+)
+from thecloud.adapters.sql.inline import InlineConnection, InlinePool, InlineWriter
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
@@ -52,6 +57,7 @@ class SqlUnitOfWork:
         read_only: bool = False,
         writer_lock: asyncio.Lock | None = None,
         inline_reader: InlinePool | None = None,
+        inline_writer: InlinePool | None = None,
         pg_reader: PgReaderPool | None = None,
         on_access: Callable[[int], None] | None = None,
     ) -> None:
@@ -60,6 +66,7 @@ class SqlUnitOfWork:
         self._read_only = read_only
         self._lock = None if read_only else writer_lock
         self._inline = inline_reader if read_only else None
+        self._writer = None if read_only else inline_writer
         self._pg = pg_reader if read_only else None
         self._conn: AsyncConnection | InlineConnection | PgReaderConnection | None = None
         self.emitted: list[Event] = []
@@ -80,6 +87,8 @@ class SqlUnitOfWork:
         try:
             if self._inline is not None:
                 return InlineConnection(self._inline)
+            if self._writer is not None:
+                return await self._inline_write(self._writer)
             if self._pg is not None:
                 # PostgreSQL readers run in autocommit: READ COMMITTED gives each statement
                 # its own snapshot anyway, and BEGIN/ROLLBACK would be two more round trips.
@@ -93,6 +102,16 @@ class SqlUnitOfWork:
             conn.sync_connection.info[IMMEDIATE] = True  # type: ignore[union-attr]
         await conn.begin()
         return conn
+
+    @staticmethod
+    async def _inline_write(pool: InlinePool) -> InlineWriter:
+        writer = InlineWriter(pool)
+        try:
+            await writer.begin()
+        except BaseException:
+            await writer.close()
+            raise
+        return writer
 
     def _release(self) -> None:
         if self._lock is not None and self._lock.locked():
@@ -310,7 +329,8 @@ class SqlUnitOfWorkFactory:
 
     On SQLite, writers in this process queue on one asyncio lock instead of SQLite's
     busy-wait (which sleeps in steps of up to 100 ms; other processes still meet
-    `BEGIN IMMEDIATE`), and readers run inline on the loop thread (see inline.py). On
+    `BEGIN IMMEDIATE`), and readers and writers run inline on the loop thread (see
+    inline.py). On
     PostgreSQL, readers run on bare asyncpg connections (see pgread.py).
     """
 
@@ -327,14 +347,14 @@ class SqlUnitOfWorkFactory:
         # a power loss only after the WAL is synced. sync() does that for the calls that
         # promise durability (object writes); PostgreSQL fsyncs every commit by itself.
         database = engine.url.database
-        self._wal = (
-            f"{database}-wal" if durable and is_sqlite(str(engine.url)) and database else None
-        )
+        wal = f"{database}-wal" if durable and is_sqlite(str(engine.url)) and database else None
+        self._wal = GroupSync(wal) if wal is not None else None
         self._publish = publish
         self._on_access = on_access
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
+        self._writer = InlinePool(create_inline_writer(engine.url)) if sqlite else None
         url = engine.url.render_as_string(hide_password=False)
         self._pg = None if sqlite else PgReaderPool(url, engine.dialect)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -342,7 +362,7 @@ class SqlUnitOfWorkFactory:
     async def sync(self) -> None:
         """Make every commit so far durable against power loss (fsync SQLite's WAL)."""
         if self._wal is not None:
-            await asyncio.to_thread(_fsync, self._wal)
+            await self._wal.sync()
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
@@ -351,6 +371,7 @@ class SqlUnitOfWorkFactory:
             read_only=read_only,
             writer_lock=self._lock,
             inline_reader=self._reader,
+            inline_writer=self._writer,
             pg_reader=self._pg,
             on_access=self._on_access,
         )
@@ -358,8 +379,41 @@ class SqlUnitOfWorkFactory:
     async def dispose(self) -> None:
         if self._reader is not None:
             self._reader.dispose()
+        if self._writer is not None:
+            self._writer.dispose()
         if self._pg is not None:
             await self._pg.close()
+
+
+class GroupSync:
+    """fsyncs of one file shared by everyone waiting (a group commit).
+
+    A caller needs an fsync that began after it asked (after its commit); one already
+    running may have begun before, so it waits for that one and then for the next, which
+    serves everyone who asked in the meantime. Sixteen concurrent writers then wait for two
+    fsyncs each at most, not for sixteen in a row.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._asked = 0  # tickets handed out
+        self._done = 0  # every ticket up to this one is durable
+        self._running: asyncio.Future[None] | None = None
+
+    async def sync(self) -> None:
+        self._asked += 1
+        ticket = self._asked
+        while self._done < ticket:
+            if self._running is None or self._running.done():
+                self._running = asyncio.ensure_future(self._fsync(covers=self._asked))
+            await asyncio.shield(self._running)
+
+    async def _fsync(self, covers: int) -> None:
+        """One fsync; every ticket handed out before it began is then durable. (Recorded
+        here, before the task completes: a waiter woken by the completion must see it, or
+        it would start over at once.)"""
+        await asyncio.to_thread(_fsync, self._path)
+        self._done = max(self._done, covers)
 
 
 def _fsync(path: str) -> None:
