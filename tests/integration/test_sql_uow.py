@@ -165,11 +165,10 @@ def _hold_sqlite_write_lock(path: str, held: threading.Event, release: threading
         conn.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's write lock: no PostgreSQL twin
 async def test_a_sqlite_writer_waits_for_another_holder_without_blocking_the_loop(
     db: Db,
 ) -> None:
-    if db.backend != "sqlite":
-        pytest.skip("SQLite's write lock")
     held, release = threading.Event(), threading.Event()
     path = make_url(db.url).database
     assert path is not None
@@ -195,11 +194,10 @@ async def test_a_sqlite_writer_waits_for_another_holder_without_blocking_the_loo
         assert await r.users.count() == 1
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's write lock: no PostgreSQL twin
 async def test_a_sqlite_writer_gives_up_when_the_lock_is_never_released(
     db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if db.backend != "sqlite":
-        pytest.skip("SQLite's write lock")
     monkeypatch.setattr(inline, "BUSY_WAIT_S", 0.2)
     held, release = threading.Event(), threading.Event()
     path = make_url(db.url).database

@@ -11,8 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from thecloud.domain.errors import InvalidInput
 
-IMMEDIATE = "thecloud_immediate"
-
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -73,8 +71,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.info.pop(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # the driver is in autocommit (see _pragmas): transactions begin explicitly; the units
+        # of work write through InlineWriter, so this engine's are migrations and tooling
+        conn.exec_driver_sql("BEGIN")
 
 
 def _pragmas(engine: Engine, *extra: str) -> None:

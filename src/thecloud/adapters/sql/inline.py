@@ -116,11 +116,9 @@ class InlineConnection:
 
 
 def _busy(exc: OperationalError) -> bool:
-    orig = exc.orig
-    return isinstance(orig, sqlite3.OperationalError) and (
-        getattr(orig, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-        or "locked" in str(orig)
-    )
+    """SQLITE_BUSY or SQLITE_LOCKED, extended codes included (the low byte is the primary)."""
+    code = getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class InlineWriter(InlineConnection):

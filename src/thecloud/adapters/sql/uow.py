@@ -17,12 +17,7 @@ from thecloud.adapters.sql import network as network
 from thecloud.adapters.sql import objects as objects
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql import storage as storage
-from thecloud.adapters.sql.engine import (
-    IMMEDIATE,
-    create_inline_reader,
-    create_inline_writer,
-    is_sqlite,
-)
+from thecloud.adapters.sql.engine import create_inline_reader, create_inline_writer, is_sqlite
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool, InlineWriter
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
@@ -93,13 +88,9 @@ class SqlUnitOfWork:
                 # PostgreSQL readers run in autocommit: READ COMMITTED gives each statement
                 # its own snapshot anyway, and BEGIN/ROLLBACK would be two more round trips.
                 return PgReaderConnection(self._pg, self._engine)
-            if self._read_only:
-                return await self._engine.connect()
-            conn = await self._engine.connect()
+            conn = await self._engine.connect()  # a PostgreSQL writer
         except (OSError, DBAPIError) as exc:
             raise BackendUnavailable("the metadata database is unreachable") from exc
-        if self._lock is not None:
-            conn.sync_connection.info[IMMEDIATE] = True  # type: ignore[union-attr]
         await conn.begin()
         return conn
 
