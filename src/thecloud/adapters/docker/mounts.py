@@ -11,6 +11,7 @@ worker plugs the attached volumes again after every start (`mounted` tells what 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sys
 from collections.abc import Collection
@@ -33,6 +34,7 @@ class DockerVolumeMounter:
         self._run, self.plug_root = runner.run, plug_root.resolve()
         self._engine = EngineClient(base_url, 30)
         self._shared = False
+        self._sharing = asyncio.Lock()  # concurrent launches would stack bind mounts
 
     def close(self) -> None:
         self._engine.close()
@@ -45,18 +47,25 @@ class DockerVolumeMounter:
         return str(path)
 
     async def share(self) -> None:
-        """Make the plug root a shared mount (once), so mounts under it reach containers."""
-        if self._shared:
-            return
-        self.plug_root.mkdir(parents=True, exist_ok=True)
-        found = await self._run(
-            "findmnt", "-n", "-o", "PROPAGATION", "--mountpoint", str(self.plug_root), check=False
-        )
-        if found.returncode != 0 or not found.stdout.strip():
-            await self._run("mount", "--bind", str(self.plug_root), str(self.plug_root))
-        if "shared" not in found.stdout:
-            await self._run("mount", "--make-rshared", str(self.plug_root))
-        self._shared = True
+        """Make the plug root a shared mount (once), so mounts under it reach containers.
+
+        One at a time: launches running at once would each find no mount and each bind one,
+        stacked, and the topmost (the one containers see) could stay private. The topmost is
+        the last line findmnt prints (a crash may have left it private, or a stack)."""
+        async with self._sharing:
+            if self._shared:
+                return
+            self.plug_root.mkdir(parents=True, exist_ok=True)
+            found = await self._run(
+                "findmnt", "-n", "-o", "PROPAGATION", "--mountpoint", str(self.plug_root),
+                check=False,
+            )  # fmt: skip
+            stack = found.stdout.split() if found.returncode == 0 else []
+            if not stack:
+                await self._run("mount", "--bind", str(self.plug_root), str(self.plug_root))
+            if not stack or "shared" not in stack[-1]:
+                await self._run("mount", "--make-rshared", str(self.plug_root))
+            self._shared = True
 
     async def _pid(self, container: str) -> int:
         def pid(api: object) -> int:
