@@ -338,7 +338,7 @@ def bootstrap(
     worker.also_heal(volumes.reconcile)
     if a.objects is None or a.data_keys is None:
         raise ValueError("bootstrap needs object storage (Adapters.objects and .data_keys)")
-    data = ObjectData(a.objects, a.data_keys)
+    data = ObjectData(a.objects, a.data_keys, settings.s3_inline_max)
     buckets = BucketService(kernel, data)
     objects = ObjectService(kernel, buckets, data)
     reaper = ObjectReaper(

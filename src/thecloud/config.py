@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     s3_tls_cert: Path | None = None  # serve the S3 endpoint over HTTPS with this cert + key
     s3_tls_key: Path | None = None
     s3_fsync: bool = True  # fsync every object before it is acknowledged (off: benchmarks only)
+    # objects of at most this many bytes are kept (encrypted) in their metadata row, not in a
+    # file: one durable transaction per put instead of a file and two fsyncs; 0: always files
+    s3_inline_max: int = Field(default=64 * 1024, ge=0, le=1024 * 1024)
     # an object blob no metadata refers to is removed once this old (younger: a put in flight)
     s3_orphan_grace_seconds: float = Field(default=3600.0, ge=0)
     s3_sweep_seconds: float = Field(default=60.0, gt=0)  # how often orphans are looked for

@@ -96,3 +96,27 @@ def test_object_keys_are_not_the_secrets_keys() -> None:
     assert derive(MASTER, "thecloud/objects/tenant/t") != derive(
         MASTER, "thecloud/secrets/tenant/t"
     )
+
+
+# --- small objects' data, sealed whole for their metadata row ------------------------------
+
+
+def test_inline_data_opens_with_its_data_key_and_aad_only(keys: DataKeys) -> None:
+    data_key, body = keys.new(), b"a small object's bytes"
+    sealed = keys.encrypt(data_key, body, AAD)
+    assert keys.decrypt(data_key, sealed, AAD) == body
+    assert keys.decrypt(data_key, keys.encrypt(data_key, b"", AAD), AAD) == b""
+    altered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    for key, blob, aad in [(keys.new(), sealed, AAD), (data_key, sealed, AAD + b"x"),
+                           (data_key, altered, AAD), (data_key, b"short", AAD)]:  # fmt: skip
+        with pytest.raises(CloudError, match="failed authentication"):
+            keys.decrypt(key, blob, aad)
+
+
+def test_inline_data_is_aes_gcm_with_a_fresh_nonce_each_time() -> None:
+    keys = AesGcmDataKeys(MASTER)
+    data_key, body = keys.new(), b"plaintext that must not show" * 4
+    first, second = keys.encrypt(data_key, body, AAD), keys.encrypt(data_key, body, AAD)
+    assert first != second and b"must not show" not in first
+    assert len(first) == 12 + len(body) + 16
+    assert AESGCM(data_key).decrypt(first[:12], first[12:], AAD) == body

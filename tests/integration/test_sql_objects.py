@@ -27,6 +27,7 @@ from thecloud.domain.identity import Principal
 from thecloud.domain.objects import (
     NULL_VERSION,
     Bucket,
+    ByteRange,
     CredentialStatus,
     MultipartUpload,
     ObjectAttrs,
@@ -359,6 +360,44 @@ async def test_older_than_and_blob_ids(db: Db) -> None:
     assert part_blobs == {p.segment.blob_id for p in parts}
 
 
+async def test_inline_data_is_loaded_by_lookups_not_listings_and_kept_by_updates(db: Db) -> None:
+    bkt = await seed_bucket(db)
+    data = bytes(range(256)) * 3 + b"\x00"  # every byte value, and a NUL at the end
+    small = Segment(uuid.uuid4().hex, 700, "sealed", inline=True, data=data)
+    v = version(bkt, "small", segments=(small,), size=700)
+    blob = version(bkt, "blob")
+    await b.add_all(db, "object_versions", v, blob)
+    async with db.uow(read_only=True) as w:
+        found = [await w.object_versions.get(v.id), await w.object_versions.latest(bkt.id, "small"),
+                 await w.object_versions.find_one(bucket_id=bkt.id, key="small")]  # fmt: skip
+        listed = await w.object_versions.listing(bkt.id, "", "", 10)
+        versions = await w.object_versions.versions(bkt.id, "", "", None, 10)
+        newest = await w.object_versions.newest(bkt.id, "small")
+        old = await w.object_versions.older_than(bkt.id, b.at(1), 10)
+        ids = await w.object_versions.blob_ids()
+    for got in found:
+        assert got is not None and got.segments[0].inline and got.segments[0].data == data
+    unloaded = [x for x in [*listed, *versions, newest, *old] if x is not None and x.key == "small"]
+    assert len(unloaded) == 4
+    assert all(x.segments[0].inline and x.segments[0].data is None for x in unloaded)
+    assert not blob.segments[0].inline and ids == {blob.segments[0].blob_id}
+    # an update (is_latest flips) never writes the data, even from a listing's copy
+    async with db.uow() as w:
+        await w.object_versions.update(replace(unloaded[0], is_latest=False))
+        await w.commit()
+    async with db.uow(read_only=True) as w:
+        again = await w.object_versions.get(v.id)
+    assert again is not None and not again.is_latest and again.segments[0].data == data
+
+
+async def test_a_version_keeps_at_most_one_segment_inline(db: Db) -> None:
+    bkt = await seed_bucket(db)
+    two = tuple(Segment(uuid.uuid4().hex, 1, "s", inline=True, data=b"x") for _ in range(2))
+    with pytest.raises(ValueError, match="at most one"):
+        async with db.uow() as w:
+            await w.object_versions.add(version(bkt, "k", segments=two))
+
+
 # --- uploads and parts ---------------------------------------------------------------------
 
 
@@ -569,6 +608,40 @@ async def test_versioning_states_on_sql(cloud: Container) -> None:
     got = await cloud.objects.open(p, "states", "k")
     assert got.version.version_id == b_.version_id
     assert set(store_of(cloud).blobs) == {s.blob_id for s in b_.segments}
+
+
+async def test_inline_objects_through_the_services_on_sql(db: Db) -> None:
+    """Small bodies kept in the row: written, read back (whole and a range), replaced,
+    versioned and deleted with the object store untouched."""
+    from tests.unit.conftest import memory_adapters, unit_settings
+
+    adapters = replace(memory_adapters(), uow=db.uow)
+    settings = unit_settings().model_copy(update={"s3_inline_max": 4096})
+    cloud = bootstrap(settings, adapters=adapters)
+    await cloud.start()
+    try:
+        p = await signed_in(cloud)
+        await cloud.buckets.create(p, "inline")
+        first = await cloud.objects.put(p, "inline", "k", Body(b"first body"), ObjectAttrs())
+        await cloud.buckets.configure(
+            p, "inline", "s3:PutBucketVersioning", {"versioning": "Enabled"}
+        )
+        second = await cloud.objects.put(p, "inline", "k", Body(b"second"), ObjectAttrs())
+        assert first.segments[0].inline and second.segments[0].inline
+
+        async def read(**kw: Any) -> bytes:
+            got = await cloud.objects.open(p, "inline", "k", **kw)
+            assert got.body is not None
+            return b"".join([x async for x in got.body])
+
+        assert await read() == b"second"
+        assert await read(version_id=NULL_VERSION) == b"first body"
+        assert await read(byte_range=ByteRange(1, 3)) == b"eco"
+        await cloud.objects.delete(p, "inline", "k", second.version_id)
+        assert await read() == b"first body"
+        assert not store_of(cloud).blobs and not store_of(cloud).staging
+    finally:
+        await cloud.close()
 
 
 async def test_the_memory_repository_refuses_a_second_current_version_on_update(db: Db) -> None:

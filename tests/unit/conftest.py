@@ -77,6 +77,7 @@ def unit_settings() -> Settings:
         login_lockout_seconds=900,
         idempotency_ttl_hours=24,
         compute_worker=False,  # tests drive the worker by hand (cloud.worker.step/heal)
+        s3_inline_max=0,  # every body in a blob, which tests count (test_objects_inline.py: on)
     )
 
 

@@ -46,12 +46,18 @@ class CredentialStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One stored blob of an object's data: its own data key, sealed by the tenant's key
-    (or by an SSE-C customer key), and how many plaintext bytes it holds."""
+    """One piece of an object's data: its own data key, sealed by the tenant's key (or by
+    an SSE-C customer key), and how many plaintext bytes it holds.
 
-    blob_id: str
+    Its bytes are a blob of the object store, or, for a small object (`inline`), kept in
+    the object's metadata row: `data` is then their ciphertext, written in the same
+    transaction as the row (None where a query did not load it: listings do not)."""
+
+    blob_id: str  # the blob's id; for inline data, an id of the same form (it is the AAD)
     size: int
     sealed_key: str  # base64 of nonce + wrapped data key
+    inline: bool = False
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

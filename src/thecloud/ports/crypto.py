@@ -61,3 +61,12 @@ class DataKeys(Protocol):
     ) -> bytes:
         """The data key back; raises Forbidden when the key (or customer key) is wrong."""
         ...
+
+    def encrypt(self, data_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        """A small object's bytes sealed whole with its data key (AES-256-GCM, random
+        nonce), to be kept in its metadata row instead of a blob."""
+        ...
+
+    def decrypt(self, data_key: bytes, sealed: bytes, aad: bytes) -> bytes:
+        """What encrypt() sealed; raises CloudError when it fails authentication."""
+        ...

@@ -160,8 +160,9 @@ class MultipartService(Service):
             bucket, upload = await self._upload(uow, p, bucket_name, key, upload_id)
         check_customer_key(upload.sse_customer_key_md5, customer)
         segment, digest = await self._data.write(
-            bucket.tenant_id, payload.chunks(), payload.digest, customer, MAX_PART_BYTES
-        )
+            bucket.tenant_id, payload.chunks(), payload.digest, customer, MAX_PART_BYTES,
+            inline=False,  # a completed upload's version refers to its parts' blobs
+        )  # fmt: skip
         return await self._keep(p, target, segment, digest)
 
     async def copy_part(
@@ -188,8 +189,9 @@ class MultipartService(Service):
         assert got.body is not None  # noqa: S101 - open() was asked for the body
         hashing = Hashing(got.body)
         segment, digest = await self._data.write(
-            bucket.tenant_id, hashing.chunks(), hashing.digest, keys[1], MAX_PART_BYTES
-        )
+            bucket.tenant_id, hashing.chunks(), hashing.digest, keys[1], MAX_PART_BYTES,
+            inline=False,
+        )  # fmt: skip
         return got.version, await self._keep(p, target, segment, digest)
 
     async def _keep(

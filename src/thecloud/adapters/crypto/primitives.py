@@ -133,8 +133,19 @@ class AesGcmDataKeys:
         except InvalidTag as exc:
             raise Forbidden(_WRONG_KEY if customer_key is None else _WRONG_CUSTOMER_KEY) from exc
 
+    def encrypt(self, data_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, data_key: bytes, sealed: bytes, aad: bytes) -> bytes:
+        try:
+            return AESGCM(data_key).decrypt(sealed[:12], sealed[12:], aad)
+        except (InvalidTag, ValueError) as exc:
+            raise CloudError(_INLINE_DAMAGED) from exc
+
 
 _WRONG_KEY = "the object's data key does not open with this tenant's key (wrong key or altered)"
+_INLINE_DAMAGED = "stored object data failed authentication (wrong data key, or row altered)"
 _WRONG_CUSTOMER_KEY = "the customer key does not match the one the object was written with (SSE-C)"
 
 

@@ -1,7 +1,11 @@
-"""In-memory repositories of object storage (unit tests), with the SQL ones' ordering."""
+"""In-memory repositories of object storage (unit tests), with the SQL ones' ordering, and
+as there, small objects' inline data is loaded by point lookups only (not by listings) and
+written once (an update leaves it as it is)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from thecloud.adapters.memory.base import MemoryRepository
@@ -10,6 +14,7 @@ from thecloud.domain.objects import (
     MultipartUpload,
     ObjectVersion,
     Part,
+    Segment,
     StorageCredential,
 )
 
@@ -37,6 +42,9 @@ class MemoryObjectVersions(MemoryRepository[ObjectVersion]):
         current = await self.latest(item.bucket_id, item.key) if item.is_latest else None
         if current is not None and current.id != item.id:
             raise self._conflict()  # as the partial unique index of the SQL table
+        stored = self._rows.get(item.id)
+        if stored is not None:
+            item = replace(item, segments=_kept(item.segments, stored.segments))
         await super().update(item)
 
     async def lock_key(self, bucket_id: str, key: str) -> None:
@@ -48,7 +56,7 @@ class MemoryObjectVersions(MemoryRepository[ObjectVersion]):
 
     async def newest(self, bucket_id: str, key: str) -> ObjectVersion | None:
         found = sorted((v for v in self._of(bucket_id) if v.key == key), key=lambda v: -v.seq)
-        return found[0] if found else None
+        return _unloaded(found[0]) if found else None
 
     async def listing(
         self, bucket_id: str, prefix: str, after: str, limit: int
@@ -58,7 +66,7 @@ class MemoryObjectVersions(MemoryRepository[ObjectVersion]):
             for v in self._of(bucket_id)
             if v.is_latest and not v.delete_marker and v.key > after and v.key.startswith(prefix)
         ]
-        return sorted(found, key=lambda v: v.key)[:limit]
+        return [_unloaded(v) for v in sorted(found, key=lambda v: v.key)[:limit]]
 
     async def versions(
         self, bucket_id: str, prefix: str, after_key: str, after_seq: int | None, limit: int
@@ -69,15 +77,25 @@ class MemoryObjectVersions(MemoryRepository[ObjectVersion]):
             return v.key > after_key
 
         found = [v for v in self._of(bucket_id) if v.key.startswith(prefix) and past(v)]
-        return sorted(found, key=lambda v: (v.key, -v.seq))[:limit]
+        return [_unloaded(v) for v in sorted(found, key=lambda v: (v.key, -v.seq))[:limit]]
 
     async def older_than(self, bucket_id: str, before: object, limit: int) -> list[ObjectVersion]:
         assert isinstance(before, datetime)  # noqa: S101 - the contract's type
         found = [v for v in self._of(bucket_id) if v.last_modified < before]
-        return sorted(found, key=lambda v: v.last_modified)[:limit]
+        return [_unloaded(v) for v in sorted(found, key=lambda v: v.last_modified)[:limit]]
 
     async def blob_ids(self) -> set[str]:
-        return {s.blob_id for v in self._rows.values() for s in v.segments}
+        return {s.blob_id for v in self._rows.values() for s in v.segments if not s.inline}
+
+
+def _unloaded(version: ObjectVersion) -> ObjectVersion:
+    """As a listing query returns it: without inline data."""
+    return replace(version, segments=tuple(replace(s, data=None) for s in version.segments))
+
+
+def _kept(new: Sequence[Segment], stored: Sequence[Segment]) -> tuple[Segment, ...]:
+    data = {s.blob_id: s.data for s in stored}
+    return tuple(replace(s, data=data.get(s.blob_id)) if s.inline else s for s in new)
 
 
 class MemoryUploads(MemoryRepository[MultipartUpload]):

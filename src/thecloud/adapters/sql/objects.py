@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, null, or_, select, true
 
 from thecloud.adapters.sql import tables as t
 from thecloud.adapters.sql.base import SqlRepository
+from thecloud.adapters.sql.statements import Statements
 from thecloud.domain.objects import (
     Bucket,
     CredentialStatus,
@@ -21,12 +22,21 @@ from thecloud.domain.objects import (
 )
 
 
-def segment_of(raw: Mapping[str, Any]) -> Segment:
-    return Segment(blob_id=raw["blob_id"], size=raw["size"], sealed_key=raw["sealed_key"])
+def segment_of(raw: Mapping[str, Any], data: bytes | None = None) -> Segment:
+    """A segment from its JSON form; an inline one gets `data` (None: not loaded)."""
+    inline = bool(raw.get("inline"))
+    return Segment(
+        blob_id=raw["blob_id"], size=raw["size"], sealed_key=raw["sealed_key"],
+        inline=inline, data=data if inline else None,
+    )  # fmt: skip
 
 
 def segment_row(segment: Segment) -> dict[str, Any]:
-    return {"blob_id": segment.blob_id, "size": segment.size, "sealed_key": segment.sealed_key}
+    row = {"blob_id": segment.blob_id, "size": segment.size, "sealed_key": segment.sealed_key}
+    return {**row, "inline": True} if segment.inline else row
+
+
+INLINE_DATA = "inline_data"
 
 
 def _prefixed(column: Any, prefix: str) -> ColumnElement[bool]:
@@ -70,19 +80,43 @@ class SqlBuckets(SqlRepository[Bucket]):
 
 
 class SqlObjectVersions(SqlRepository[ObjectVersion]):
+    """A small object's data is the row's `inline_data` (the ciphertext of its one inline
+    segment): written by the insert, never by an update, and loaded by the point lookups
+    (latest, find_one: what GET and copy read through), not by listings, whose rows would
+    otherwise carry every object's bytes."""
+
     entity, table, label = ObjectVersion, t.object_versions, "object version"
 
+    def _prepare(self) -> Statements:
+        stmts = Statements(self.table, self._names, self.label, self.key, fixed=(INLINE_DATA,))
+        self._statements[type(self)] = stmts
+        return stmts
+
+    def _select(self) -> Select[Any]:
+        """Listings: the entity's columns, and NULL for the inline data."""
+        return select(*(self.table.c[name] for name in self._names), null().label(INLINE_DATA))
+
+    def _load(self, row: Sequence[Any]) -> ObjectVersion:
+        *fields, data = row
+        return self.decode({**dict(zip(self._names, fields, strict=True)), INLINE_DATA: data})
+
     def decode(self, row: Mapping[str, Any]) -> ObjectVersion:
-        segments = tuple(segment_of(s) for s in row["segments"])
-        return super().decode({**row, "segments": segments})
+        data = row.get(INLINE_DATA)
+        segments = tuple(segment_of(s, data) for s in row["segments"])
+        fields = {k: v for k, v in row.items() if k != INLINE_DATA}
+        return super().decode({**fields, "segments": segments})
 
     def encode(self, item: ObjectVersion) -> dict[str, Any]:
+        inline = [s.data for s in item.segments if s.inline]
+        if len(inline) > 1:
+            raise ValueError("an object version keeps at most one segment inline")
         return {
             **super().encode(item),
             "headers": dict(item.headers),
             "metadata": dict(item.metadata),
             "checksums": dict(item.checksums),
             "segments": [segment_row(s) for s in item.segments],
+            INLINE_DATA: inline[0] if inline else None,
         }
 
     async def _rows(self, where: ColumnElement[bool], *order: Any, limit: int) -> list[Any]:
@@ -137,7 +171,7 @@ class SqlObjectVersions(SqlRepository[ObjectVersion]):
 
     async def blob_ids(self) -> set[str]:
         rows = await self._conn.execute(select(t.object_versions.c.segments))
-        return {s["blob_id"] for (segments,) in rows for s in segments}
+        return {s["blob_id"] for (segments,) in rows for s in segments if not s.get("inline")}
 
 
 class SqlUploads(SqlRepository[MultipartUpload]):

@@ -737,6 +737,8 @@ object_versions = Table(
     Column("segments", JSON, nullable=False),
     Column("sse_customer_key_md5", String(32), nullable=False),
     Column("parts_count", Integer, nullable=False),
+    # the ciphertext of a small object kept in its row (its one segment says "inline")
+    Column("inline_data", LargeBinary, nullable=True),
     UniqueConstraint(
         "bucket_id", "key", "version_id", name="uq_object_versions_bucket_key_version"
     ),
