@@ -27,10 +27,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
-from thecloud.adapters.sql.rawread import RAW, Plan, RawRows, plan
+from thecloud.adapters.sql.rawread import RAW, Plan, RawRows, WritePlan, plan, write_plan
 from thecloud.adapters.sql.rows import Rows
 from thecloud.domain.errors import BackendUnavailable
 
@@ -44,6 +44,7 @@ class InlinePool:
         self._engine = engine
         self._idle: list[Connection] = []
         self._plans: dict[int, Plan | None] = {}
+        self._writes: dict[tuple[int, tuple[str, ...]], WritePlan | None] = {}
 
     def plan(self, statement: Any, dialect: Dialect) -> Plan | None:
         """The compiled plan of a long-lived (RAW-marked) statement, made on first use."""
@@ -51,6 +52,15 @@ class InlinePool:
         if key not in self._plans:
             self._plans[key] = plan(statement, dialect)
         return self._plans[key]
+
+    def write_plan(
+        self, statement: Any, dialect: Dialect, keys: tuple[str, ...]
+    ) -> WritePlan | None:
+        """The same for a long-lived DML statement and the names of its parameters."""
+        key = (id(statement), keys)
+        if key not in self._writes:
+            self._writes[key] = write_plan(statement, dialect, keys)
+        return self._writes[key]
 
     def acquire(self) -> Connection:
         return self._idle.pop() if self._idle else self._engine.connect()
@@ -77,10 +87,28 @@ class InlineConnection:
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
         assert self._conn is not None  # noqa: S101
         if statement.get_execution_options().get(RAW):
-            rows = self._raw(self._conn, statement, parameters)
+            if statement.is_dml:
+                rows = self._raw_write(self._conn, statement, parameters)
+            else:
+                rows = self._raw(self._conn, statement, parameters)
             if rows is not None:
                 return rows
         return self._conn.execute(statement, parameters)
+
+    def _raw_write(self, conn: Connection, statement: Any, parameters: Any) -> RawRows | None:
+        if parameters is not None and not isinstance(parameters, dict):
+            return None  # executemany: SQLAlchemy's path
+        found = self._pool.write_plan(statement, conn.dialect, tuple(parameters or ()))
+        args = found.arguments(parameters) if found is not None else None
+        if found is None or args is None:
+            return None
+        driver = conn.connection.driver_connection
+        assert driver is not None  # noqa: S101
+        try:
+            cursor = driver.execute(found.sql, args)
+        except sqlite3.Error as exc:  # the exception SQLAlchemy's own path would raise
+            raise DBAPIError.instance(found.sql, args, exc, sqlite3.Error) from exc
+        return RawRows([], cursor.rowcount)
 
     def _raw(self, conn: Connection, statement: Any, parameters: Any) -> RawRows | None:
         found = self._pool.plan(statement, conn.dialect)

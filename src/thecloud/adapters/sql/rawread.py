@@ -1,10 +1,12 @@
-"""Prebuilt SELECTs run straight on the driver (the readers' hot path).
+"""Prebuilt statements run straight on the driver (the hot path of readers and writers).
 
-A statement marked with the RAW execution option is compiled once per dialect; running
-it is then one driver call plus a converter per column that needs one, without
-SQLAlchemy's per-execution and per-row machinery. On SQLite (inline.py) timestamps, JSON
-and booleans need converting; on PostgreSQL (pgread.py) asyncpg returns them ready.
-Anything else, or a parameter that would need SQLAlchemy's bind processing, takes the
+A statement marked with the RAW execution option is compiled once per dialect (a write,
+once per set of parameter names); running it is then one driver call plus a converter
+per column or parameter that needs one, without SQLAlchemy's per-execution and per-row
+machinery. Reads: on SQLite (inline.py) timestamps, JSON and booleans need converting; on
+PostgreSQL (pgread.py) asyncpg returns them ready; a parameter that would need SQLAlchemy's
+bind processing takes the ordinary path. Writes take this path on SQLite only (inline.py),
+with each parameter's bind processor applied as SQLAlchemy would. Anything else takes the
 ordinary path.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import CompileError
 from sqlalchemy.sql import Select
 
 from thecloud.adapters.sql.codegen import Convert, row_converter
@@ -72,6 +75,8 @@ def plan(
     converter: Callable[[Any], Convert] = sqlite_converter,
     accepts: Accepts = sqlite_accepts,
 ) -> Plan | None:
+    if statement.is_dml:
+        return None  # see write_plan
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     if any(compiled.binds[n].expanding for n in names):
@@ -82,13 +87,61 @@ def plan(
     return Plan(str(compiled), names, literals, converters, accepts, row_converter(converters))
 
 
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    """A prebuilt INSERT, UPDATE or DELETE compiled for one set of parameter names, with
+    each parameter's bind processor (what SQLAlchemy would apply: JSON to text, UTC
+    datetimes to SQLite's text form, ...)."""
+
+    sql: str
+    names: tuple[str, ...]
+    literals: dict[str, Any]
+    processors: tuple[Convert, ...]
+
+    def arguments(self, params: dict[str, Any] | None) -> list[Any] | None:
+        """Positional values, or None when one is missing or refused by its processor (a
+        naive datetime, say): SQLAlchemy's own path then raises its usual error."""
+        given = params or {}
+        values = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            if name in given:
+                value = given[name]
+            elif name in self.literals:
+                value = self.literals[name]
+            else:
+                return None
+            try:
+                values.append(value if process is None else process(value))
+            except Exception:  # noqa: BLE001 - reported by the ordinary path, as it words it
+                return None
+        return values
+
+
+def write_plan(statement: Any, dialect: Dialect, keys: tuple[str, ...]) -> WritePlan | None:
+    """The plan of a prebuilt DML statement executed with parameters named `keys`, or None
+    when it needs more than bound values (Python-side column defaults, expanding IN lists,
+    or names that are not its columns: SQLAlchemy's own path handles and reports those)."""
+    try:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    except CompileError:
+        return None
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None
+    names = tuple(compiled.positiontup or ())
+    binds = [compiled.binds[n] for n in names]
+    if any(b.expanding for b in binds):
+        return None
+    literals = {n: b.value for n, b in zip(names, binds, strict=True) if not b.required}
+    processors = tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds)
+    return WritePlan(str(compiled), names, literals, processors)
+
+
 class RawRows:
     """The part of a SQLAlchemy result the repositories read, over fetched tuples."""
 
-    rowcount = -1
-
-    def __init__(self, rows: Sequence[Any]) -> None:
+    def __init__(self, rows: Sequence[Any], rowcount: int = -1) -> None:
         self._rows = rows
+        self.rowcount = rowcount
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self._rows)

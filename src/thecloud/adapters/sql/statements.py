@@ -46,6 +46,11 @@ def readonly(stmt: Select[Any]) -> Select[Any]:
     return stmt.execution_options(**{RAW: True})
 
 
+def prebuilt(stmt: Any) -> Any:
+    """Mark a long-lived INSERT, UPDATE or DELETE for SQLite writers' raw path."""
+    return stmt.execution_options(**{RAW: True})
+
+
 class Statements:
     """Statements of one table over the given columns, cached by kind and filter shape."""
 
@@ -104,17 +109,18 @@ class Statements:
         return self.cached(("count", shape), build)  # type: ignore[no-any-return]
 
     def delete(self, shape: Shape) -> Any:
-        return self.cached(("delete", shape), lambda: self.table.delete().where(self.where(shape)))
+        return self.cached(
+            ("delete", shape), lambda: prebuilt(self.table.delete().where(self.where(shape)))
+        )
 
     def insert(self) -> Any:
-        return self.cached(("insert",), self.table.insert)
+        return self.cached(("insert",), lambda: prebuilt(self.table.insert()))
 
     def update(self) -> Any:
         def build() -> Any:
             values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in self.columns if c != self.key}
-            return (
-                self.table.update().where(self.col(self.key) == bindparam("p_key")).values(values)
-            )
+            where = self.col(self.key) == bindparam("p_key")
+            return prebuilt(self.table.update().where(where).values(values))
 
         return self.cached(("update",), build)
 
