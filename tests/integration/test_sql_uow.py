@@ -217,3 +217,78 @@ async def test_a_sqlite_writer_gives_up_when_the_lock_is_never_released(
         await w.tenants.add(b.tenant(b.uniq("owner")))
         await w.commit()
     assert (await stored(db))[0] == 1
+
+
+# --- writers of several server processes take turns through the gate ------------------------
+
+
+async def _hold_gate(
+    factory: SqlUnitOfWorkFactory, holding: asyncio.Event, go: asyncio.Event
+) -> None:
+    async with factory() as w:
+        await w.tenants.add(b.tenant(b.uniq("owner")))
+        holding.set()
+        await go.wait()
+        await w.commit()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's write lock: no PostgreSQL twin
+async def test_another_processs_writer_is_woken_as_soon_as_the_gate_opens(db: Db) -> None:
+    """Two factories on one file stand for two server processes (an flock is per open
+    file, so two descriptors contend even in one process)."""
+    engine = create_engine(db.url)
+    second = SqlUnitOfWorkFactory(engine, db.published.append)
+    holding, go = asyncio.Event(), asyncio.Event()
+    try:
+        holder = asyncio.create_task(_hold_gate(db.uow, holding, go))
+        await holding.wait()
+        start = asyncio.Event()
+        start.set()
+        waiter = asyncio.create_task(write_one(second, start))
+        for _ in range(10):  # the loop runs on while the second process's writer waits
+            await asyncio.sleep(0.01)
+        assert not waiter.done()
+        loop = asyncio.get_running_loop()
+        go.set()
+        await holder
+        released = loop.time()
+        async with asyncio.timeout(10):
+            await waiter
+        assert loop.time() - released < 0.04  # woken, not polling with sleeps of up to 50 ms
+    finally:
+        go.set()
+        await second.dispose()
+        await engine.dispose()
+    assert (await stored(db))[0] == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_an_abandoned_wait_for_the_gate_does_not_keep_it(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(db.url)
+    second = SqlUnitOfWorkFactory(engine, db.published.append)
+    holding, go = asyncio.Event(), asyncio.Event()
+    try:
+        holder = asyncio.create_task(_hold_gate(db.uow, holding, go))
+        await holding.wait()
+        start = asyncio.Event()
+        start.set()
+        cancelled = asyncio.create_task(write_one(second, start))  # waits, then is cancelled
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        monkeypatch.setattr(inline, "BUSY_WAIT_S", 0.1)
+        with pytest.raises(BackendUnavailable, match="locked by another process"):
+            await write_one(second, start)  # gives up after the (shortened) wait
+        go.set()
+        await holder
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        async with asyncio.timeout(5):  # neither the cancelled nor the timed-out wait kept it
+            await write_one(second, start)
+            await write_one(db.uow, start)
+    finally:
+        go.set()
+        await second.dispose()
+        await engine.dispose()
+    assert (await stored(db))[0] == 3

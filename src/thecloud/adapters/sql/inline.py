@@ -11,9 +11,12 @@ BEGIN/ROLLBACK round trips.
 
 Writers (InlineWriter): one connection, used by one unit of work at a time (the factory's
 writer lock), which opens its transaction with `BEGIN IMMEDIATE`. Nothing in a write waits
-for a lock on the loop thread: the connection's busy timeout is 0, and when another process
-holds the write lock, `begin` sleeps asynchronously and tries again (for BUSY_WAIT_S), so
-the loop keeps serving while it waits. Once the write lock is held, SQLite's statements and
+for a lock on the loop thread. Server processes on one database (THECLOUD_WORKERS) take
+turns through a WriterGate, an flock on a file beside it, waited for in a thread: a writer
+is woken the moment another process's transaction ends. Anyone else (migrations, tools)
+meets `BEGIN IMMEDIATE`: the connection's busy timeout is 0, and `begin` sleeps
+asynchronously and tries again (for BUSY_WAIT_S), so the loop keeps serving while it
+waits. Once the write lock is held, SQLite's statements and
 COMMIT do not wait for anyone (WAL readers never block a writer); with synchronous=NORMAL a
 commit does not fsync either, only the occasional automatic checkpoint does.
 """
@@ -21,6 +24,8 @@ commit does not fsync either, only the occasional automatic checkpoint does.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 import time
 from typing import Any
@@ -37,11 +42,50 @@ from thecloud.domain.errors import BackendUnavailable
 BUSY_WAIT_S = 30.0  # how long a writer waits for another process's write lock
 
 
-class InlinePool:
-    """Idle autocommit connections of the inline reader engine."""
+class WriterGate:
+    """Writers of every server process on one SQLite file take turns here: an exclusive
+    flock on a file beside the database, held from before `BEGIN IMMEDIATE` to the end of
+    the transaction. Taken at once when free; otherwise waited for in a thread, which the
+    kernel wakes as soon as the holder lets go (polling `BEGIN IMMEDIATE` instead left a
+    second worker's writers asleep for up to 50 ms at a time). A descriptor per holder:
+    closing it releases the lock, also when a waiter was abandoned or its process died."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    async def enter(self, timeout: float) -> int:
+        """Hold the gate; returns the descriptor to give to leave(). TimeoutError after
+        `timeout` seconds of waiting."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), timeout)
+        except BaseException:
+            # abandoned (cancelled, timed out): the descriptor goes when the wait ends, and
+            # with it the lock, should it have been granted by then
+            waiting.add_done_callback(lambda _: os.close(fd))
+            raise
+        return fd
+
+    @staticmethod
+    def leave(fd: int) -> None:
+        os.close(fd)
+
+
+class InlinePool:
+    """Idle autocommit connections of an inline engine (and the writers' gate, if any)."""
+
+    def __init__(self, engine: Engine, gate: WriterGate | None = None) -> None:
         self._engine = engine
+        self.gate = gate
         self._idle: list[Connection] = []
         self._plans: dict[int, Plan | None] = {}
         self._writes: dict[tuple[int, tuple[str, ...]], WritePlan | None] = {}
@@ -159,11 +203,41 @@ class InlineWriter(InlineConnection):
     def __init__(self, pool: InlinePool) -> None:
         super().__init__(pool)
         self._open_tx = False
+        self._gate: int | None = None  # the gate's descriptor while this writer holds it
 
     async def begin(self) -> None:
-        """`BEGIN IMMEDIATE`, waiting asynchronously while another process writes."""
+        """Through the gate, then `BEGIN IMMEDIATE`, waiting asynchronously while another
+        process writes."""
+        deadline = time.monotonic() + BUSY_WAIT_S
+        if self._pool.gate is not None:
+            self._gate = await self._enter(self._pool.gate)
+        try:
+            await self._begin_immediate(deadline)
+        except BaseException:
+            self._leave()
+            raise
+
+    @staticmethod
+    async def _enter(gate: WriterGate) -> int:
+        try:
+            return await gate.enter(BUSY_WAIT_S)
+        except TimeoutError as exc:
+            raise BackendUnavailable(
+                "the metadata database stayed locked by another process"
+            ) from exc
+        except OSError as exc:
+            raise BackendUnavailable(
+                f"cannot open the database writers' lock file {gate.path}: {exc.strerror}"
+            ) from exc
+
+    def _leave(self) -> None:
+        if self._gate is not None:
+            fd, self._gate = self._gate, None
+            WriterGate.leave(fd)
+
+    async def _begin_immediate(self, deadline: float) -> None:
         assert self._conn is not None  # noqa: S101
-        deadline, pause = time.monotonic() + BUSY_WAIT_S, 0.001
+        pause = 0.001
         while True:
             try:
                 self._conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -188,17 +262,22 @@ class InlineWriter(InlineConnection):
         if self._open_tx:
             self._conn.exec_driver_sql("COMMIT")
             self._open_tx = False
+        self._leave()
 
     async def rollback(self) -> None:
-        if self._conn is not None and self._open_tx:
-            self._open_tx = False
-            self._conn.exec_driver_sql("ROLLBACK")
+        try:
+            if self._conn is not None and self._open_tx:
+                self._open_tx = False
+                self._conn.exec_driver_sql("ROLLBACK")
+        finally:
+            self._leave()
 
     async def close(self) -> None:
         """Undo what was not committed, then give the connection back."""
         try:
             await self.rollback()
         finally:
+            self._leave()
             if self._conn is not None:
                 self._pool.release(self._conn)
                 self._conn = None

@@ -18,7 +18,7 @@ from thecloud.adapters.sql import objects as objects
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql import storage as storage
 from thecloud.adapters.sql.engine import create_inline_reader, create_inline_writer, is_sqlite
-from thecloud.adapters.sql.inline import InlineConnection, InlinePool, InlineWriter
+from thecloud.adapters.sql.inline import InlineConnection, InlinePool, InlineWriter, WriterGate
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
@@ -345,7 +345,8 @@ class SqlUnitOfWorkFactory:
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
-        self._writer = InlinePool(create_inline_writer(engine.url)) if sqlite else None
+        gate = WriterGate(f"{database}-writers") if sqlite and _on_disk(database) else None
+        self._writer = InlinePool(create_inline_writer(engine.url), gate) if sqlite else None
         url = engine.url.render_as_string(hide_password=False)
         self._pg = None if sqlite else PgReaderPool(url, engine.dialect)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -405,6 +406,11 @@ class GroupSync:
         it would start over at once.)"""
         await asyncio.to_thread(_fsync, self._path)
         self._done = max(self._done, covers)
+
+
+def _on_disk(database: str | None) -> bool:
+    """A SQLite database in a file (not `:memory:` or a shared-cache URI)."""
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
 
 
 def _fsync(path: str) -> None:
