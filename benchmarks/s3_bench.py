@@ -6,9 +6,11 @@ What is measured
 * 4 KiB objects, by ``wrk`` (one thread, 1 and 16 keep-alive connections, closed loop) with
   presigned SigV4 URLs made by boto3 (``generate_presigned_url``, signature s3v4): PUT to one
   key (each PUT replaces the last: the bucket is unversioned), PUT to a new key each time
-  (wrk walks a list of presigned URLs), GET of one object. On ``ours`` (our server, per-object
-  fsync on: the default), ``ours-nofsync`` (THECLOUD_S3_FSYNC=false) and ``moto``
-  (``moto_server``, raw path-style requests: moto does not check signatures).
+  (wrk walks a list of presigned URLs), GET of one object. On ``ours`` (our server, one
+  process, per-object fsync on: the default), ``ours-w2`` (the same with two server processes,
+  THECLOUD_WORKERS=2: 4 KiB rows only), ``ours-nofsync`` (THECLOUD_S3_FSYNC=false) and
+  ``moto`` (``moto_server``, raw path-style requests: moto does not check signatures). A 4 KiB
+  object is kept in its metadata row (THECLOUD_S3_INLINE_MAX, 64 KiB by default).
 * The ceilings at 16 connections: hello-world apps on our stack (``benchmarks/hello_app.py``
   under our uvicorn settings: a raw ASGI callable, which is what our S3 endpoint is, and plain
   Starlette and FastAPI for reference), and nginx serving the same 4 KiB file statically.
@@ -36,7 +38,7 @@ dd, our server's RSS < 200 MB throughout. Figures and environment also go to
 ``benchmarks/results/s3_bench-<timestamp>.json``.
 
 Run: ``uv run python benchmarks/s3_bench.py [--duration 5] [--quick]
-[--only ours,nofsync,moto,hello,nginx] [--parts small,boto3,large] [--dir PATH]``. Needs root to
+[--only ours,ours2,nofsync,moto,hello,nginx] [--parts small,boto3,large] [--dir PATH]``. Needs root to
 install ``wrk``/``nginx`` with apt-get when they are missing.
 """
 

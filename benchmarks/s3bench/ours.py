@@ -20,14 +20,17 @@ from secretsbench.processes import check_alive, free_port, log_tail, managed_pro
 
 from .memory import RssSampler
 from .model import Config, S3Server
-from .settings import HOST, NOFSYNC, OURS, OURS_ENV, PYTHON, SERVER_MODULE, START_TIMEOUT_S
+from .settings import HOST, NOFSYNC, OURS, OURS2, OURS_ENV, PYTHON, SERVER_MODULE, START_TIMEOUT_S
 from .signing import Presigner, boto3_presigned, s3_client
 
 
-def our_env(api_port: int, s3_port: int, data_dir: Path, installation: str, fsync: bool) -> dict:
-    """Environment of our server: ports, data dir, one worker, limits raised, fsync on/off."""
+def our_env(
+    api_port: int, s3_port: int, data_dir: Path, installation: str, fsync: bool, workers: int
+) -> dict:
+    """Environment of our server: ports, data dir, workers, limits raised, fsync on/off."""
     return {
         **OURS_ENV,
+        "THECLOUD_WORKERS": str(workers),
         "THECLOUD_PORT": str(api_port),
         "THECLOUD_S3_PORT": str(s3_port),
         "THECLOUD_DATA_DIR": str(data_dir),
@@ -72,15 +75,16 @@ def release(installation: str, data_dir: Path) -> None:
 
 
 @contextmanager
-def our_server(cfg: Config, fsync: bool) -> Iterator[S3Server]:
-    """Start our server with per-object fsync on or off; yield it ready, with a bucket."""
+def our_server(cfg: Config, fsync: bool, workers: int = 1) -> Iterator[S3Server]:
+    """Start our server with per-object fsync on or off and `workers` processes; yield it
+    ready, with a bucket."""
     api_port, s3_port = free_port(), free_port()
     data_dir = cfg.workdir / f"data-{uuid.uuid4().hex[:6]}"
     installation = f"s3bench-{uuid.uuid4().hex[:8]}"
-    env = our_env(api_port, s3_port, data_dir, installation, fsync)
+    env = our_env(api_port, s3_port, data_dir, installation, fsync, workers)
     check_server_importable(env)
     api, base = f"http://{HOST}:{api_port}", f"http://{HOST}:{s3_port}"
-    label = OURS if fsync else NOFSYNC
+    label = (OURS if workers == 1 else OURS2) if fsync else NOFSYNC
     try:
         argv = [PYTHON, "-m", SERVER_MODULE]
         with managed_process(f"thecloud-{label}", argv, cfg.workdir, env) as (proc, log_path):

@@ -20,6 +20,7 @@ from .settings import (
     NGINX,
     NOFSYNC,
     OURS,
+    OURS2,
     RESULTS_DIR,
     RSS_LIMIT_MB,
 )
@@ -43,7 +44,7 @@ MOTO_ERRORS = (
     "moto errors: moto_server answers some concurrent PUTs of one key with 500 (a race in moto: "
     "'ValueError: I/O operation on closed file' in its log); they are not counted as ops"
 )
-SERVER_ORDER = (OURS, NOFSYNC, MOTO, "hello", NGINX)
+SERVER_ORDER = (OURS, OURS2, NOFSYNC, MOTO, "hello", NGINX)
 assert len(SERVER_ORDER) == len(GROUPS)  # noqa: S101 - one row label per group
 
 

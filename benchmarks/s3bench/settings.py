@@ -8,7 +8,7 @@ __all__ = ["HOST", "PYTHON", "RESULTS_DIR", "ROOT", "SERVER_MODULE"]
 
 HELLO_APP = ROOT / "benchmarks" / "hello_app.py"
 
-GROUPS = ("ours", "nofsync", "moto", "hello", "nginx")  # the servers, in table order
+GROUPS = ("ours", "ours2", "nofsync", "moto", "hello", "nginx")  # the servers, in table order
 PARTS = ("small", "boto3", "large")  # what is measured on the S3 servers
 
 SMALL = 4096  # the small object, bytes
@@ -64,6 +64,7 @@ ISSUE_FIGURES = {
 
 # Row names shared by the tables and the summary.
 OURS, NOFSYNC, MOTO, HELLO, NGINX = "ours", "ours-nofsync", "moto", "hello", "nginx"
+OURS2 = "ours-w2"  # two server processes (THECLOUD_WORKERS=2), fsync on: the 4 KiB rows
 PUT, PUT_NEW, GET = "PUT 4KiB", "PUT 4KiB new keys", "GET 4KiB"
 ASGI_HELLO, STARLETTE_HELLO, FASTAPI_HELLO = "asgi-hello", "starlette-hello", "fastapi-hello"
 NGINX_GET = "GET 4KiB static"

@@ -21,6 +21,7 @@ from .settings import (
     NGINX_GET,
     NOFSYNC,
     OURS,
+    OURS2,
     PUT,
     PUT_NEW,
     RSS_LIMIT_MB,
@@ -58,7 +59,7 @@ def vs_moto(report: Report) -> list[Check]:
     combos += [(GET, c) for c in CONCURRENCIES]
     for op, conc in combos:
         moto = rps(report, MOTO, op, conc)
-        for server in (OURS, NOFSYNC):
+        for server in (OURS, OURS2, NOFSYNC):
             r = ratio(rps(report, server, op, conc), moto)
             if r is None:
                 continue
@@ -71,7 +72,7 @@ def vs_moto(report: Report) -> list[Check]:
                 "moto": moto,
                 "ratio": round(r, 2),
             }
-            judged = server == OURS
+            judged = server in (OURS, OURS2)
             check["verdict"] = verdict(r >= MOTO_RATIO_TARGET) if judged else "info"
             out.append(check)
     return out
@@ -82,7 +83,7 @@ def vs_ceiling(report: Report) -> list[Check]:
     out = []
     refs = [(HELLO, ASGI_HELLO), (HELLO, STARLETTE_HELLO), (HELLO, FASTAPI_HELLO),
             (NGINX, NGINX_GET)]  # fmt: skip
-    for server in (OURS, NOFSYNC):
+    for server in (OURS, OURS2, NOFSYNC):  # the ceilings run one process: w2 is info
         ours = rps(report, server, GET, CEILING_CONCURRENCY)
         for ref_server, ref_op in refs:
             ref = rps(report, ref_server, ref_op, CEILING_CONCURRENCY)

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
 
@@ -60,7 +61,12 @@ class Call:
         return min(int(raw), top)
 
     def has(self, name: str) -> bool:
-        return any(key == name for key, _ in self.req.query)
+        return name in self.names
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The query's parameter names (routing asks for thirty-odd sub-resources)."""
+        return frozenset(key for key, _ in self.req.query)
 
     def header(self, name: str, default: str = "") -> str:
         return self.req.headers.get(name, default)

@@ -36,10 +36,11 @@ async def route(call: Call) -> None:
         return
     if call.principal is None and call.req.method not in ("GET", "HEAD"):
         call.signed_in  # noqa: B018 - raises AccessDenied: only reads may be anonymous
-    unsupported = _UNSUPPORTED + (_UNSUPPORTED_ON_OBJECTS if call.key else ())
-    for name in unsupported:
-        if call.has(name):
-            raise S3Invalid("NotImplemented", f"the ?{name} sub-resource is not implemented")
+    if call.names:
+        unsupported = _UNSUPPORTED + (_UNSUPPORTED_ON_OBJECTS if call.key else ())
+        for name in unsupported:
+            if call.has(name):
+                raise S3Invalid("NotImplemented", f"the ?{name} sub-resource is not implemented")
     if not call.bucket:
         if call.req.method != "GET":
             raise _not_allowed(call)
