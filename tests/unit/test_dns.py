@@ -4,6 +4,7 @@ reconcilers that repair drift after a crash."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -333,6 +334,25 @@ async def test_a_dns_server_that_is_down_does_not_stop_a_launch(
     dns.down = False
     await h.cloud.worker.heal()
     assert dns.lookup("web.corp.internal", "A") == (web.private_ip,)
+
+
+async def test_an_outage_is_logged_once_and_its_end_once(
+    h: Harness, dns: MemoryDnsBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Heals during an outage log it once; one that asks nothing of the server (no stale
+    instance records) must not announce that it is back."""
+    dns.down = True
+    with caplog.at_level(logging.WARNING, logger="thecloud.services.dns_sync"):
+        for _ in range(3):
+            await h.cloud.worker.heal()
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("unreachable" in m for m in messages) == 1
+        assert not any("reachable again" in m for m in messages)
+        dns.down = False
+        await h.cloud.worker.heal()
+        await h.cloud.worker.heal()
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("reachable again" in m for m in messages) == 1
 
 
 async def test_the_reconciler_repairs_instance_records_after_a_crash(

@@ -195,6 +195,8 @@ class DnsRegistrar:
                 rows = await uow.dns_records.find(zone_id=z.id)
                 if plan(z, rows, by_vpc[z.vpc_id or ""], self._clock.now()):
                     stale.append(z)
+        if not stale:  # nothing asked of the DNS server: says nothing of whether it is up
+            return 0
         fixed = 0
         with self._sync.outage.watch("registering instances"):
             for z in stale:
