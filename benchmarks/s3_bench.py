@@ -38,8 +38,8 @@ dd, our server's RSS < 200 MB throughout. Figures and environment also go to
 ``benchmarks/results/s3_bench-<timestamp>.json``.
 
 Run: ``uv run python benchmarks/s3_bench.py [--duration 5] [--quick]
-[--only ours,ours2,nofsync,moto,hello,nginx] [--parts small,boto3,large] [--dir PATH]``. Needs root to
-install ``wrk``/``nginx`` with apt-get when they are missing.
+[--only ours,ours2,nofsync,moto,hello,nginx] [--parts small,boto3,large] [--dir PATH]``.
+Needs root to install ``wrk``/``nginx`` with apt-get when they are missing.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from thecloud.adapters.objects import sealed as fmt
 from thecloud.adapters.objects.filesystem import FilesystemObjectStore
-from thecloud.domain.errors import CloudError, InvalidInput, NotFound
+from thecloud.domain.errors import BackendUnavailable, CloudError, InvalidInput, NotFound
 
 KEY, OTHER_KEY = bytes(range(32)), bytes(range(1, 33))
 C = fmt.CHUNK
@@ -178,6 +178,7 @@ async def test_a_blob_is_invisible_until_committed(store: FilesystemObjectStore)
     small, large = store.writer(KEY), store.writer(KEY)
     await small.write(b"small")
     await large.write(pattern(fmt.BATCH + 5))
+    await large.write(pattern(fmt.BATCH))  # waits for the first batch to be on disk
     assert files(store.root / "staging") == [store.staging / large.blob_id]
     assert await store.stored() == []
     for writer in (small, large):
@@ -215,9 +216,10 @@ async def test_abort_after_a_cancelled_write_waits_for_it_and_cleans_up(
     store: FilesystemObjectStore,
 ) -> None:
     writer = store.writer(KEY)
-    task = asyncio.create_task(writer.write(bytes(8 * fmt.BATCH)))
+    await writer.write(bytes(8 * fmt.BATCH))  # in flight when it returns
+    task = asyncio.create_task(writer.write(bytes(fmt.BATCH)))  # waits for it to land
     await asyncio.sleep(0)
-    task.cancel()
+    task.cancel()  # and so the write in flight is cancelled too
     with pytest.raises(asyncio.CancelledError):
         await task
     with pytest.raises(CloudError, match="failed"):
@@ -225,6 +227,35 @@ async def test_abort_after_a_cancelled_write_waits_for_it_and_cleans_up(
     await writer.abort()
     await asyncio.sleep(0.2)  # had the cancelled thread gone on, it would have written by now
     assert files(store.root) == []
+
+
+async def test_a_batch_is_written_while_the_next_arrives_and_its_failure_is_reported(
+    store: FilesystemObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write() returns with its batch still going to disk (the caller receives and hashes
+    the next meanwhile); should that batch fail, the next write() or commit() raises the
+    disk's error, and abort() leaves nothing."""
+    import threading
+
+    from thecloud.adapters.objects import filesystem
+
+    release = threading.Event()
+    real = filesystem._write_all
+
+    def slow_then_full(fd: int, data: memoryview) -> None:
+        release.wait(10)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(filesystem, "_write_all", slow_then_full)
+    writer = store.writer(KEY)
+    async with asyncio.timeout(5):
+        await writer.write(pattern(fmt.BATCH))  # returns although the disk has not answered
+    release.set()
+    with pytest.raises(BackendUnavailable, match="No space left"):
+        await writer.write(pattern(fmt.BATCH))
+    await writer.abort()
+    monkeypatch.setattr(filesystem, "_write_all", real)
+    assert files(store.root) == [] and await store.stored() == []
 
 
 async def test_delete_removes_blobs_and_ignores_missing_ones(
@@ -254,6 +285,7 @@ async def test_sweep_removes_only_stale_staging_files(store: FilesystemObjectSto
     stale, fresh = store.writer(KEY), store.writer(KEY)
     for writer in (stale, fresh):
         await writer.write(pattern(fmt.BATCH))
+        await writer.write(pattern(fmt.BATCH))  # the first batch is on disk once this returns
     old = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
     os.utime(store.staging / stale.blob_id, (old, old))
     assert await store.sweep_staging(datetime.now(UTC) - timedelta(hours=1)) == 1

@@ -60,6 +60,12 @@ def _disk(what: str) -> Iterator[None]:
         raise BackendUnavailable(f"object storage could not {what}: {reason}") from exc
 
 
+def _consume(flight: asyncio.Future[None]) -> None:
+    """Retrieve an abandoned write's outcome, so asyncio does not report it as unheard."""
+    if not flight.cancelled():
+        flight.exception()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -206,8 +212,10 @@ def _batches(span: range) -> Iterator[range]:
 
 class FilesystemBlobWriter:
     """One blob being written. Plaintext gathers in `_pending` until it fills a batch; whole
-    chunks then go to the staging file from a worker thread. The thread side holds `_lock`
-    for each file operation, so abort() after a cancelled write waits for it to finish."""
+    chunks then go to the staging file from a worker thread, one batch in flight while the
+    next one is received and hashed (the caller waits only when a second batch is ready
+    before the first is on disk). The thread side holds `_lock` for each file operation, so
+    abort() after a cancelled write waits for it to finish."""
 
     def __init__(self, store: FilesystemObjectStore, blob_id: str, aead: AESGCM) -> None:
         self._store, self._id, self._aead = store, blob_id, aead
@@ -219,6 +227,7 @@ class FilesystemBlobWriter:
         self._fd: int | None = None  # the staging file (thread side)
         self._chunks = 0  # chunks already in it (thread side)
         self._published = False  # renamed into blobs/ (thread side)
+        self._flight: asyncio.Future[None] | None = None  # the batch being written
 
     @property
     def blob_id(self) -> str:
@@ -229,6 +238,8 @@ class FilesystemBlobWriter:
         return self._size
 
     async def write(self, data: bytes) -> None:
+        if self._flight is not None and self._flight.done():
+            await self._landed()  # a failed batch raises its own error, not "failed"
         self._usable()
         view = memoryview(data)
         self._size += len(view)
@@ -239,11 +250,19 @@ class FilesystemBlobWriter:
         room %= fmt.BATCH  # nothing pending: whole chunks go straight from `data`
         self._pending += view[:room]
         whole = room + (len(view) - room) // fmt.CHUNK * fmt.CHUNK
-        parts: Parts = [self._pending, view[room:whole]]
-        await self._io(self._append, parts)
+        parts: Parts = [self._pending, view[room:whole]]  # `data` is bytes: it stays as is
         self._pending = bytearray(view[whole:])
+        await self._landed()
+        self._flight = asyncio.ensure_future(self._io(self._append, parts))
+
+    async def _landed(self) -> None:
+        """Wait for the batch in flight (its failure is this call's)."""
+        flight, self._flight = self._flight, None
+        if flight is not None:
+            await flight
 
     async def commit(self) -> None:
+        await self._landed()
         self._usable()
         self._state = "committing"
         parts: Parts = [self._pending]
@@ -254,6 +273,9 @@ class FilesystemBlobWriter:
         if self._state in ("committed", "aborted"):
             return
         self._state, self._pending = "aborted", bytearray()
+        flight, self._flight = self._flight, None
+        if flight is not None:  # its outcome no longer matters; _discard waits for the file
+            flight.add_done_callback(_consume)
         if self._touched:
             await self._store.run(self._discard)
 
