@@ -337,8 +337,9 @@ async def test_large_writes_leave_the_event_loop_free(store: FilesystemObjectSto
 
 
 async def test_streaming_64_mib_keeps_memory_flat(tmp_path: Path) -> None:
-    """A writer holds at most a batch (1 MiB) and each worker thread 2 MiB of scratch, so
-    memory depends on the size of the pool (pinned here), never on the blob's."""
+    """A writer holds at most two batches of 1 MiB (one going to disk while the next
+    gathers) and each worker thread 2 MiB of scratch, so memory depends on the size of the
+    pool (pinned here), never on the blob's."""
     pool = ThreadPoolExecutor(2)
     store = FilesystemObjectStore(tmp_path, fsync=False, executor=pool)
     block = os.urandom(C)
@@ -356,7 +357,7 @@ async def test_streaming_64_mib_keeps_memory_flat(tmp_path: Path) -> None:
         tracemalloc.stop()
         pool.shutdown()
     assert writer.size == 64 * 1024**2
-    assert written < 4 * 1024**2, f"write peak {written / 1024**2:.1f} MiB"
+    assert written < 6 * 1024**2, f"write peak {written / 1024**2:.1f} MiB"
     assert peak < 8 * 1024**2, f"peak {peak / 1024**2:.1f} MiB"
 
 
