@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -232,48 +234,59 @@ async def _hold_gate(
         await w.commit()
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's write lock: no PostgreSQL twin
-async def test_another_processs_writer_is_woken_as_soon_as_the_gate_opens(db: Db) -> None:
-    """Two factories on one file stand for two server processes (an flock is per open
-    file, so two descriptors contend even in one process)."""
+@contextlib.asynccontextmanager
+async def _gate_held(db: Db) -> AsyncIterator[tuple[SqlUnitOfWorkFactory, asyncio.Event]]:
+    """A writer of `db.uow` holding the gate until the event yielded is set, and a second
+    factory on the same file: two factories stand for two server processes (an flock is
+    per open file, so two descriptors contend even in one process)."""
     engine = create_engine(db.url)
     second = SqlUnitOfWorkFactory(engine, db.published.append)
     holding, go = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(_hold_gate(db.uow, holding, go))
     try:
-        holder = asyncio.create_task(_hold_gate(db.uow, holding, go))
         await holding.wait()
-        start = asyncio.Event()
-        start.set()
+        yield second, go
+    finally:
+        go.set()
+        await holder
+        await second.dispose()
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's write lock: no PostgreSQL twin
+async def test_another_processs_writer_is_woken_as_soon_as_the_gate_opens(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = 0
+    real = inline.InlineWriter._begin_immediate
+
+    async def counted(self: inline.InlineWriter, deadline: float) -> None:
+        nonlocal attempts
+        attempts += 1
+        await real(self, deadline)
+
+    monkeypatch.setattr(inline.InlineWriter, "_begin_immediate", counted)
+    start = asyncio.Event()
+    start.set()
+    async with _gate_held(db) as (second, go):
         waiter = asyncio.create_task(write_one(second, start))
         for _ in range(10):  # the loop runs on while the second process's writer waits
             await asyncio.sleep(0.01)
         assert not waiter.done()
-        loop = asyncio.get_running_loop()
+        assert attempts == 1  # the holder's: the waiter sleeps on the gate, not polling SQLite
         go.set()
-        await holder
-        released = loop.time()
         async with asyncio.timeout(10):
             await waiter
-        assert loop.time() - released < 0.04  # woken, not polling with sleeps of up to 50 ms
-    finally:
-        go.set()
-        await second.dispose()
-        await engine.dispose()
-    assert (await stored(db))[0] == 2
+    assert attempts == 2 and (await stored(db))[0] == 2
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_an_abandoned_wait_for_the_gate_does_not_keep_it(
     db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = create_engine(db.url)
-    second = SqlUnitOfWorkFactory(engine, db.published.append)
-    holding, go = asyncio.Event(), asyncio.Event()
-    try:
-        holder = asyncio.create_task(_hold_gate(db.uow, holding, go))
-        await holding.wait()
-        start = asyncio.Event()
-        start.set()
+    start = asyncio.Event()
+    start.set()
+    async with _gate_held(db) as (second, go):
         cancelled = asyncio.create_task(write_one(second, start))  # waits, then is cancelled
         await asyncio.sleep(0.05)
         cancelled.cancel()
@@ -281,14 +294,9 @@ async def test_an_abandoned_wait_for_the_gate_does_not_keep_it(
         with pytest.raises(BackendUnavailable, match="locked by another process"):
             await write_one(second, start)  # gives up after the (shortened) wait
         go.set()
-        await holder
         with pytest.raises(asyncio.CancelledError):
             await cancelled
         async with asyncio.timeout(5):  # neither the cancelled nor the timed-out wait kept it
             await write_one(second, start)
             await write_one(db.uow, start)
-    finally:
-        go.set()
-        await second.dispose()
-        await engine.dispose()
     assert (await stored(db))[0] == 3

@@ -146,10 +146,8 @@ class InlineConnection:
         args = found.arguments(parameters) if found is not None else None
         if found is None or args is None:
             return None
-        driver = conn.connection.driver_connection
-        assert driver is not None  # noqa: S101
         try:
-            cursor = driver.execute(found.sql, args)
+            cursor = _driver(conn).execute(found.sql, args)
         except sqlite3.Error as exc:  # the exception SQLAlchemy's own path would raise
             raise DBAPIError.instance(found.sql, args, exc, sqlite3.Error) from exc
         return RawRows([], cursor.rowcount)
@@ -159,10 +157,8 @@ class InlineConnection:
         args = found.arguments(parameters) if found is not None else None
         if found is None or args is None:
             return None
-        driver = conn.connection.driver_connection
-        assert driver is not None  # noqa: S101
         try:
-            return RawRows(found.convert(driver.execute(found.sql, args).fetchall()))
+            return RawRows(found.convert(_driver(conn).execute(found.sql, args).fetchall()))
         except sqlite3.Error as exc:
             raise BackendUnavailable(f"the metadata database failed a read: {exc}") from exc
 
@@ -185,6 +181,12 @@ class InlineConnection:
 
     async def close(self) -> None:
         await self.rollback()
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)  # noqa: S101
+    return driver
 
 
 def _busy(exc: OperationalError) -> bool:
