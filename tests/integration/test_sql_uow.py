@@ -167,10 +167,10 @@ def _hold_sqlite_write_lock(path: str, held: threading.Event, release: threading
         conn.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's write lock: no PostgreSQL twin
-async def test_a_sqlite_writer_waits_for_another_holder_without_blocking_the_loop(
-    db: Db,
-) -> None:
+@contextlib.asynccontextmanager
+async def _sqlite_lock_held(db: Db) -> AsyncIterator[threading.Event]:
+    """SQLite's write lock held by another connection (in a thread, as another process
+    would hold it) until the event yielded is set."""
     held, release = threading.Event(), threading.Event()
     path = make_url(db.url).database
     assert path is not None
@@ -178,6 +178,17 @@ async def test_a_sqlite_writer_waits_for_another_holder_without_blocking_the_loo
     holder.start()
     try:
         assert await asyncio.to_thread(held.wait, 10)
+        yield release
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join, 10)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's write lock: no PostgreSQL twin
+async def test_a_sqlite_writer_waits_for_another_holder_without_blocking_the_loop(
+    db: Db,
+) -> None:
+    async with _sqlite_lock_held(db) as release:
         go = asyncio.Event()
         go.set()
         writer = asyncio.create_task(write_one(db.uow, go))
@@ -189,9 +200,6 @@ async def test_a_sqlite_writer_waits_for_another_holder_without_blocking_the_loo
         release.set()
         async with asyncio.timeout(10):
             await writer
-    finally:
-        release.set()
-        await asyncio.to_thread(holder.join, 10)
     async with db.uow(read_only=True) as r:
         assert await r.users.count() == 1
 
@@ -201,20 +209,11 @@ async def test_a_sqlite_writer_gives_up_when_the_lock_is_never_released(
     db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(inline, "BUSY_WAIT_S", 0.2)
-    held, release = threading.Event(), threading.Event()
-    path = make_url(db.url).database
-    assert path is not None
-    holder = threading.Thread(target=_hold_sqlite_write_lock, args=(path, held, release))
-    holder.start()
-    try:
-        assert await asyncio.to_thread(held.wait, 10)
+    async with _sqlite_lock_held(db):
         with pytest.raises(BackendUnavailable, match="locked by another process"):
             async with db.uow() as w:
                 await w.tenants.add(b.tenant(b.uniq("owner")))
                 await w.commit()
-    finally:
-        release.set()
-        await asyncio.to_thread(holder.join, 10)
     async with db.uow() as w:  # the connection went back to the pool, usable
         await w.tenants.add(b.tenant(b.uniq("owner")))
         await w.commit()
