@@ -198,6 +198,9 @@ async def test_pages_carry_the_total_of_the_whole_filtered_list(db: Db, read_onl
 
     ids = [s.id for s in mine]
     assert await page(2, 0) == (ids[:2], 5)
+    assert await page(2, 3) == (ids[3:], 5)  # a full page that ends the list
+    assert await page(5, 0) == (ids, 5)
+    assert await page(6, 0) == (ids, 5)
     assert await page(2, 4) == (ids[4:], 5)
     assert await page(2, 5) == ([], 5)  # past the end: the total still says how many
     assert await page(10, 50) == ([], 5)

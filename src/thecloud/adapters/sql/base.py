@@ -109,23 +109,22 @@ class SqlRepository(Generic[T]):
         return int((await self._conn.execute(self._s.count(shape), params)).scalar_one())
 
     async def list(self, query: ListQuery, tenant_id: str | None = None) -> Page[T]:
+        """A page, and the total: counted only when the page does not show where the
+        collection ends (a row past the page is fetched to tell)."""
         shape, params = shape_of(query.filters, tenant_id)
         since, until = query.since is not None, query.until is not None
         total_stmt, page_stmt = self._s.page(shape, since, until, query.newest_first)
+        limit, offset = query.page.limit, query.page.offset
         params.update(p_since=query.since, p_until=query.until)
-        params.update(p_limit=query.page.limit, p_offset=query.page.offset)
+        params.update(p_limit=limit + 1, p_offset=offset)
         rows = (await self._conn.execute(page_stmt, params)).all()
-        if rows:
-            total = int(rows[0][-1])
-        elif query.page.offset:
+        if len(rows) > limit or (offset and not rows):
+            rows = rows[:limit]
             total = int((await self._conn.execute(total_stmt, params)).scalar_one())
         else:
-            total = 0
-        if self._fast is not None:  # reads the fields by position; the total is past them
-            items = [self._fast(r) for r in rows]
-        else:
-            items = [self._load(r[:-1]) for r in rows]
-        return Page(items=items, total=total, limit=query.page.limit, offset=query.page.offset)
+            total = offset + len(rows)
+        load = self._fast or self._load
+        return Page(items=[load(r) for r in rows], total=total, limit=limit, offset=offset)
 
     async def page(self, where: ColumnElement[bool], query: ListQuery) -> Page[T]:
         """A page of an ad-hoc query (the special repositories' joins)."""

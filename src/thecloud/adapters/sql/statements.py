@@ -127,10 +127,9 @@ class Statements:
     def page(self, shape: Shape, since: bool, until: bool, newest_first: bool) -> tuple[Any, Any]:
         """(count, page) statements; the page takes p_limit and p_offset.
 
-        Each page row ends with the total count, from an uncorrelated scalar subquery the
-        database evaluates once: one round trip instead of two, and the page itself can
-        still walk an index and stop at the limit. The count statement is for pages
-        past the end, which have no row to carry it.
+        The count is a statement of its own: evaluated in the page's statement, it
+        made the database count every matching row for every page, also for the
+        pages that show the whole collection (most lists of most tenants).
         """
 
         def build() -> tuple[Any, Any]:
@@ -140,9 +139,7 @@ class Statements:
             if until:
                 where = and_(where, self.table.c.created_at < bindparam("p_until"))
             total = select(func.count()).select_from(self.table).where(where)
-            counted = total.correlate(None).scalar_subquery().label("total_count")
-            columns = self.select().add_columns(counted)
-            stmt = self.ordered(columns.where(where), newest_first)
+            stmt = self.ordered(self.select().where(where), newest_first)
             page = stmt.limit(bindparam("p_limit")).offset(bindparam("p_offset"))
             return readonly(total), readonly(page)
 
