@@ -325,6 +325,59 @@ def test_bucket_settings_tagging_cors_encryption_lifecycle(s3: Any, bucket: str)
     assert got[0]["ID"] == "old-logs" and got[0]["Expiration"]["Days"] == 30
 
 
+def test_cors_preflight_and_the_headers_of_actual_requests(server: Server) -> None:
+    s3 = server.s3(server.register("cors"), signature_version="s3v4")
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"for the page")
+    rules = [
+        {"AllowedOrigins": ["https://*.app.example"], "AllowedMethods": ["GET", "HEAD"],
+         "AllowedHeaders": ["x-amz-*", "content-type"], "ExposeHeaders": ["ETag"],
+         "MaxAgeSeconds": 600},
+        {"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]},
+    ]  # fmt: skip
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    page = "https://web.app.example"
+    url = f"{server.s3_url}/{bucket}/k"
+
+    asked = {"origin": page, "access-control-request-method": "GET",
+             "access-control-request-headers": "X-Amz-Date, Content-Type"}  # fmt: skip
+    pre = httpx.options(url, headers=asked)
+    assert pre.status_code == 200, pre.text
+    assert pre.headers["access-control-allow-origin"] == page
+    assert pre.headers["access-control-allow-methods"] == "GET, HEAD"
+    assert pre.headers["access-control-allow-headers"] == "x-amz-date, content-type"
+    assert pre.headers["access-control-max-age"] == "600"
+    assert pre.headers["access-control-allow-credentials"] == "true"
+    for refused in (
+        {**asked, "origin": "https://evil.example"},
+        {**asked, "access-control-request-method": "DELETE"},
+        {**asked, "access-control-request-headers": "authorization-extra"},
+    ):
+        denied = httpx.options(url, headers=refused)
+        assert denied.status_code == 403 and b"AccessForbidden" in denied.content
+    anyone = httpx.options(
+        url, headers={"origin": "http://x", "access-control-request-method": "PUT"}
+    )
+    assert anyone.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in anyone.headers
+
+    signed = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    got = httpx.get(signed, headers={"origin": page})
+    assert got.content == b"for the page"
+    assert got.headers["access-control-allow-origin"] == page
+    assert got.headers["access-control-expose-headers"] == "ETag"
+    assert "Origin" in got.headers["vary"]
+    missing = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "none"})
+    error = httpx.get(missing, headers={"origin": page})  # the page can read the error too
+    assert error.status_code == 404 and error.headers["access-control-allow-origin"] == page
+    for other in ({"origin": "https://evil.example"}, {}):
+        plain = httpx.get(signed, headers=other)
+        assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
+    s3.delete_bucket_cors(Bucket=bucket)
+    assert "access-control-allow-origin" not in httpx.get(signed, headers={"origin": page}).headers
+
+
 def test_sse_c_needs_the_same_key_over_https(tls_server: Server) -> None:
     s3 = tls_server.s3(tls_server.register("ssec"))
     bucket = f"b-{uuid.uuid4().hex[:12]}"

@@ -18,7 +18,7 @@ from thecloud.domain.common import RequestContext
 from thecloud.domain.errors import CloudError
 from thecloud.domain.identity import Principal
 from thecloud.domain.objects import S3Invalid
-from thecloud.entrypoints.s3 import sigv4
+from thecloud.entrypoints.s3 import bucket_ops, sigv4
 from thecloud.entrypoints.s3.request import S3Request, SigningContext
 from thecloud.entrypoints.s3.responses import Send, error_body, respond
 
@@ -115,6 +115,9 @@ class S3App:
             return
         call = self._call(scope, receive, send)
         try:
+            origin = call.req.headers.get("origin")
+            if origin and call.bucket and call.req.method != "OPTIONS":
+                call.extra_headers.update(await bucket_ops.cors_for(call, origin))
             call.principal, call.signing = await self._authenticate(call, scope)
             await self._route(call)
         except CloudError as exc:

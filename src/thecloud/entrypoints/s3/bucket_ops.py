@@ -227,6 +227,18 @@ async def preflight(call: Call) -> None:
     await respond(call.send, 200, headers)
 
 
+async def cors_for(call: Call, origin: str) -> dict[str, str]:
+    """The CORS headers of an actual (not preflight) request from a browser at `origin`:
+    those of the bucket's first rule allowing the origin and the method, else none. They
+    go on every answer, errors included, so that the page can read what went wrong."""
+    try:
+        bucket = await call.container.buckets.lookup(call.bucket)
+    except CloudError:
+        return {}
+    rule = cors_rule(bucket.cors, origin, call.req.method)
+    return cors_headers(rule, origin) if rule is not None else {}
+
+
 def cors_rule(rules: object, origin: str, method: str) -> Mapping[str, object] | None:
     for rule in rules or ():  # type: ignore[attr-defined]
         origins = rule.get("allowed_origins", ())
@@ -244,6 +256,8 @@ def cors_headers(rule: Mapping[str, object], origin: str) -> dict[str, str]:
         "access-control-allow-methods": ", ".join(rule.get("allowed_methods", ())),  # type: ignore[arg-type]
         "vary": "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
     }
+    if origins != ["*"]:  # as S3: a named origin may send cookies and credentials
+        headers["access-control-allow-credentials"] = "true"
     expose = rule.get("expose_headers")
     if expose:
         headers["access-control-expose-headers"] = ", ".join(expose)  # type: ignore[arg-type]
