@@ -378,6 +378,29 @@ def test_cors_preflight_and_the_headers_of_actual_requests(server: Server) -> No
     assert "access-control-allow-origin" not in httpx.get(signed, headers={"origin": page}).headers
 
 
+def _bytes_read(pid: int) -> int:
+    """What the process has read so far, files and sockets (rchar of /proc/<pid>/io)."""
+    with open(f"/proc/{pid}/io") as io_stats:
+        return next(int(line.split()[1]) for line in io_stats if line.startswith("rchar:"))
+
+
+def test_a_download_the_client_abandons_stops_reading_the_object(server: Server) -> None:
+    s3 = server.s3(server.register("leave"), signature_version="s3v4")
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    size = 96 * MiB
+    s3.put_object(Bucket=bucket, Key="big", Body=b"z" * size)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "big"})
+    before = _bytes_read(server.process.pid)
+    with httpx.stream("GET", url) as r:
+        assert r.status_code == 200 and int(r.headers["content-length"]) == size
+        next(r.iter_raw(MiB))  # the first MiB, then the client hangs up
+    time.sleep(1.5)  # long enough for the server to read the whole object, had it gone on
+    read = _bytes_read(server.process.pid) - before
+    assert read < size // 3, f"the server read {read / MiB:.0f} MiB for a client that left"
+    assert s3.get_object(Bucket=bucket, Key="big", Range="bytes=0-3")["Body"].read() == b"zzzz"
+
+
 def test_sse_c_needs_the_same_key_over_https(tls_server: Server) -> None:
     s3 = tls_server.s3(tls_server.register("ssec"))
     bucket = f"b-{uuid.uuid4().hex[:12]}"

@@ -20,10 +20,9 @@ from thecloud.domain.identity import Principal
 from thecloud.domain.objects import S3Invalid
 from thecloud.entrypoints.s3 import bucket_ops, sigv4
 from thecloud.entrypoints.s3.request import S3Request, SigningContext
-from thecloud.entrypoints.s3.responses import Send, error_body, respond
+from thecloud.entrypoints.s3.responses import Receive, Send, error_body, respond
 
 log = logging.getLogger(__name__)
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Handler = Callable[["Call"], Awaitable[None]]
 
 

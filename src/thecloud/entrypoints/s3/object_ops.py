@@ -250,7 +250,7 @@ async def get_object(call: Call, head: bool = False) -> None:
         return
     first = await _first(got.body)  # a missing or damaged blob fails before the headers go
     call.started = True
-    await stream(call.send, status, headers, got.body, first)
+    await stream(call.send, status, headers, got.body, first, call.receive)
 
 
 async def _first(body: AsyncIterator[bytes]) -> bytes:

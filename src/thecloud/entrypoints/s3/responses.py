@@ -3,6 +3,7 @@ S3's XML form with S3's codes and statuses."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import datetime
 from email.utils import format_datetime
@@ -23,6 +24,7 @@ from thecloud.domain.errors import (
 from thecloud.entrypoints.s3 import xml_out
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Headers = list[tuple[bytes, bytes]]
 
 # S3's status for each code it can answer (codes not listed take their class's status).
@@ -88,16 +90,44 @@ async def respond_xml(send: Send, body: bytes, headers: dict[str, str] | None = 
 
 
 async def stream(
-    send: Send, status: int, headers: dict[str, str], body: AsyncIterator[bytes], first: bytes
+    send: Send,
+    status: int,
+    headers: dict[str, str],
+    body: AsyncIterator[bytes],
+    first: bytes,
+    receive: Receive | None = None,
 ) -> None:
     """Send the headers, then `first` and the rest of the body piece by piece (the server
-    applies backpressure)."""
+    applies backpressure).
+
+    A client that goes away mid-body stops the reading: the server drops what is sent on a
+    closed connection without a word, so a listener on `receive` notes the disconnect
+    (from the second piece on: a body of one piece costs no task), and the body is
+    closed at once, with its file, instead of read and decrypted to the end for nobody.
+    """
     await send({"type": "http.response.start", "status": status, "headers": header_list(headers)})
     if first:
         await send({"type": "http.response.body", "body": first, "more_body": True})
-    async for piece in body:
-        await send({"type": "http.response.body", "body": piece, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
+    gone: asyncio.Task[None] | None = None
+    try:
+        async for piece in body:
+            if gone is None and receive is not None:
+                gone = asyncio.ensure_future(_disconnect(receive))
+            elif gone is not None and gone.done():
+                return
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        if gone is not None:
+            gone.cancel()
+        closing = getattr(body, "aclose", None)
+        if closing is not None:
+            await closing()
+
+
+async def _disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def error_body(exc: CloudError, resource: str, request_id: str) -> tuple[int, str, bytes]:
