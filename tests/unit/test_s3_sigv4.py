@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import hmac
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes, urlsplit
 
 import boto3
 import pytest
@@ -18,12 +19,17 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from thecloud.domain.errors import CloudError
-from thecloud.entrypoints.s3.request import STREAMING_UNSIGNED_TRAILER
+from thecloud.entrypoints.s3.request import (
+    STREAMING_UNSIGNED_TRAILER,
+    decode_query,
+    parse_amz_date,
+)
 from thecloud.entrypoints.s3.sigv4 import (
     AuthScheme,
     S3Request,
     canonical_query,
     parse_auth,
+    signing_key,
     verify,
 )
 
@@ -614,3 +620,63 @@ def test_from_scope_keeps_what_was_received() -> None:
     assert req.headers["x-amz-meta-u"].encode("latin-1").decode() == "ü"
     no_raw = S3Request.from_scope({"method": "GET", "path": "/b/ü k", "headers": [(b"host", b"h")]})
     assert (no_raw.raw_path, no_raw.host, no_raw.query) == ("/b/%C3%BC%20k", "h", [])
+
+
+# --- the fast paths give what the general ones give -----------------------------------------
+
+QUERY_PARTS = ["", "a", "a=", "=b", "a=b", "a=b=c", "a+b=c+d", "%41=%42", "%2F=%2f", "%zz=%",
+               "k=%FF%FE", "k=%C3%BC", "k=%C3", "ü=ß", "X-Amz-Date=20250101T000000Z", "~._-=~._-",
+               "k=a%20b+c", "uploads", "&", "k=%E2%82%AC+%2B"]  # fmt: skip
+
+
+def _slow_reencode(component: str) -> str:
+    return quote(unquote_to_bytes(component.replace("+", " ").encode("latin-1")), safe="-_.~")
+
+
+@pytest.mark.parametrize("left", QUERY_PARTS)
+@pytest.mark.parametrize("right", ["", "x=1", "prefix=a%2Fb", "b+c"])
+def test_decode_query_is_parse_qsl_with_blank_values(left: str, right: str) -> None:
+    raw = f"{left}&{right}" if right else left
+    expected = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace")
+    assert decode_query(raw) == expected
+
+
+@pytest.mark.parametrize("part", QUERY_PARTS)
+def test_canonical_query_reencodes_every_component_by_aws_rules(part: str) -> None:
+    pairs = []
+    for piece in part.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            pairs.append((_slow_reencode(name), _slow_reencode(value)))
+    assert canonical_query(part) == "&".join(f"{n}={v}" for n, v in sorted(pairs))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["20130524T000000Z", "20241231T235959Z", "20240229T120000Z", "19700101T000000Z"],
+)
+def test_parse_amz_date_reads_what_strptime_reads(value: str) -> None:
+    expected = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert parse_amz_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["20131324T000000Z", "20130532T000000Z", "20230229T000000Z", "20130524T240000Z",
+     "20130524T006000Z", "20130524T000060Z", "2013052T000000Z", "20130524T000000",
+     "20130524 000000Z", "２０１３0524T000000Z", "", "20130524T000000Zx"],
+)  # fmt: skip
+def test_parse_amz_date_refuses_what_is_not_a_time(value: str) -> None:
+    assert parse_amz_date(value) is None
+
+
+def test_the_day_s_signing_key_is_kept_per_secret_and_scope() -> None:
+    derived = signing_key("secret-a", "20250101", "us-east-1")
+    assert signing_key("secret-a", "20250101", "us-east-1") == derived
+    assert signing_key("secret-b", "20250101", "us-east-1") != derived
+    assert signing_key("secret-a", "20250102", "us-east-1") != derived
+    assert signing_key("secret-a", "20250101", "eu-west-1") != derived
+    key = b"AWS4secret-a"
+    for part in ("20250101", "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    assert derived == key

@@ -41,6 +41,8 @@ class Call:
     principal: Principal | None = None
     signing: SigningContext | None = None
     started: bool = False
+    host_bucket: str | None = None  # the bucket a virtual-hosted Host names
+    bad_uri: bool = False  # the path is not UTF-8 once decoded
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     def q(self, name: str) -> str | None:
@@ -131,11 +133,15 @@ class S3App:
         req = S3Request.from_scope(scope)
         request_id = secrets.token_hex(8).upper()
         try:
-            bucket, key, _ = locate(req, self._domains)
+            bucket, key, from_host = locate(req, self._domains)
         except UnicodeDecodeError:
-            bucket, key = "", ""
+            bucket, key, from_host = "", "", None
+            bad = True
+        else:
+            bad = False
         secure = scope.get("scheme") == "https"
-        return Call(req, receive, send, self._container, bucket, key, request_id, secure)
+        return Call(req, receive, send, self._container, bucket, key, request_id, secure,
+                    host_bucket=from_host, bad_uri=bad)  # fmt: skip
 
     async def _authenticate(
         self, call: Call, scope: MutableMapping[str, Any]
@@ -151,11 +157,9 @@ class S3App:
             call.request_id, str(client[0]), call.header("user-agent"), call.secure
         )
         signer = await self._container.storage_credentials.signer(info.access_key_id, ctx)
-        try:
-            _, _, from_host = locate(call.req, self._domains)
-        except UnicodeDecodeError as exc:
-            raise S3Invalid("InvalidURI", "Couldn't parse the specified URI.") from exc
-        signing = sigv4.verify(info, call.req, signer.secret, datetime.now(UTC), from_host)
+        if call.bad_uri:
+            raise S3Invalid("InvalidURI", "Couldn't parse the specified URI.")
+        signing = sigv4.verify(info, call.req, signer.secret, datetime.now(UTC), call.host_bucket)
         return signer.principal, signing
 
     async def _fail(self, call: Call, exc: CloudError) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote_to_bytes
+from urllib.parse import quote, unquote, unquote_to_bytes
 
 from thecloud.domain.objects import S3Forbidden, S3Invalid
 
@@ -55,7 +55,21 @@ class S3Request:
 
 
 def decode_query(raw_query: str) -> list[tuple[str, str]]:
-    return parse_qsl(raw_query, keep_blank_values=True, encoding="utf-8", errors="replace")
+    """The query's (name, value) pairs, as `parse_qsl(keep_blank_values=True)` gives them
+    ('+' is a space, %XX decoded as UTF-8, invalid bytes replaced). Parts with nothing to
+    decode (most of a presigned URL's) are taken as they are."""
+    pairs = []
+    for part in raw_query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((_unquote_plus(name), _unquote_plus(value)))
+    return pairs
+
+
+def _unquote_plus(component: str) -> str:
+    if "%" not in component and "+" not in component:
+        return component
+    return unquote(component.replace("+", " "), encoding="utf-8", errors="replace")
 
 
 def _raw_path(scope: Mapping[str, Any]) -> str:
@@ -141,7 +155,7 @@ class SigningContext:
 
 MAX_SKEW = timedelta(minutes=15)
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _PAYLOAD_CONSTANTS = (UNSIGNED_PAYLOAD, *STREAMING_PAYLOADS)
 
@@ -150,8 +164,11 @@ def parse_amz_date(value: str) -> datetime | None:
     """An ISO 8601 basic time (20130524T000000Z), or None if `value` is not one."""
     if not _AMZ_DATE.fullmatch(value):
         return None
-    try:
-        return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+    try:  # the fields by position: strptime takes 15 us for the same
+        return datetime(
+            int(value[0:4]), int(value[4:6]), int(value[6:8]),
+            int(value[9:11]), int(value[11:13]), int(value[13:15]), tzinfo=UTC,
+        )  # fmt: skip
     except ValueError:
         return None
 

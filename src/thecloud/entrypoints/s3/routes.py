@@ -28,6 +28,8 @@ _UNSUPPORTED = (
 # Object sub-resources S3 has and we do not (bucket-level ones of these names are handled).
 _UNSUPPORTED_ON_OBJECTS = ("tagging", "acl", "versioning", "cors", "lifecycle", "encryption",
                            "location", "versions", "delete")  # fmt: skip
+_REFUSED = frozenset(_UNSUPPORTED)
+_REFUSED_ON_OBJECTS = _REFUSED | frozenset(_UNSUPPORTED_ON_OBJECTS)
 
 
 async def route(call: Call) -> None:
@@ -36,11 +38,9 @@ async def route(call: Call) -> None:
         return
     if call.principal is None and call.req.method not in ("GET", "HEAD"):
         call.signed_in  # noqa: B018 - raises AccessDenied: only reads may be anonymous
-    if call.names:
-        unsupported = _UNSUPPORTED + (_UNSUPPORTED_ON_OBJECTS if call.key else ())
-        for name in unsupported:
-            if call.has(name):
-                raise S3Invalid("NotImplemented", f"the ?{name} sub-resource is not implemented")
+    if call.names and (refused := call.names & (_REFUSED_ON_OBJECTS if call.key else _REFUSED)):
+        name = next(n for n in _UNSUPPORTED + _UNSUPPORTED_ON_OBJECTS if n in refused)
+        raise S3Invalid("NotImplemented", f"the ?{name} sub-resource is not implemented")
     if not call.bucket:
         if call.req.method != "GET":
             raise _not_allowed(call)

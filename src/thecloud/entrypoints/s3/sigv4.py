@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -45,6 +46,7 @@ MAX_EXPIRES = 604800  # a week: the longest a presigned URL may live
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CREDENTIAL_DATE = re.compile(r"\d{8}")
 _SPACES = re.compile(r"[ \t]+")
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 _HEADER_FIELDS = ("Credential", "SignedHeaders", "Signature")
 _QUERY_FIELDS = (
     "X-Amz-Algorithm",
@@ -107,7 +109,10 @@ def verify(
     )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret_key: str, date: str, region: str, service: str = "s3") -> bytes:
+    """The day's key derived from the secret (four HMACs), kept for the day's later requests
+    as AWS's own SDKs keep it."""
     key = f"AWS4{secret_key}".encode()
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -122,10 +127,13 @@ def canonical_query(raw_query: str, exclude: str = "") -> str:
         if part:
             name, _, value = part.partition("=")
             pairs.append((_reencode(name), _reencode(value)))
-    return "&".join(f"{name}={value}" for name, value in sorted(pairs) if name != exclude)
+    kept = sorted(pair for pair in pairs if not exclude or pair[0] != exclude)
+    return "&".join(f"{name}={value}" for name, value in kept)
 
 
 def _reencode(component: str) -> str:
+    if _UNRESERVED.fullmatch(component):  # nothing to decode, nothing to encode
+        return component
     return uri_encode(unquote_to_bytes(component.replace("+", " ").encode("latin-1")))
 
 
