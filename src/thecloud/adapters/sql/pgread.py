@@ -29,7 +29,7 @@ from sqlalchemy.sql import Executable
 from thecloud.adapters.sql.codegen import Convert
 from thecloud.adapters.sql.engine import BAD_TEXT, NUL_MESSAGE
 from thecloud.adapters.sql.notify import asyncpg_dsn
-from thecloud.adapters.sql.rawread import RAW, Plan, RawRows, plan
+from thecloud.adapters.sql.rawread import RAW, Plan, RawRows, json_loads, plan
 from thecloud.adapters.sql.rows import Rows
 from thecloud.domain.errors import BackendUnavailable, InvalidInput
 
@@ -86,7 +86,7 @@ class PgReaderPool:
         try:
             conn = await asyncpg.connect(self._dsn, server_settings=_SESSION)
             await conn.set_type_codec(
-                "json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+                "json", encoder=json.dumps, decoder=json_loads, schema="pg_catalog"
             )
             await conn.set_type_codec(
                 "timestamptz",

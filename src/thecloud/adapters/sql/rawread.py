@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Boolean
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError
@@ -34,8 +35,17 @@ def sqlite_accepts(value: Any) -> bool:
     return isinstance(value, _SIMPLE)
 
 
+def json_loads(text: str | bytes) -> Any:
+    """A stored JSON document: orjson (a fifth of the time), or the standard library for
+    what orjson refuses and `json.dumps` may have written (NaN, integers past 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _json(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
+    return None if value is None else json_loads(value)
 
 
 def _bool(value: int | None) -> bool | None:
