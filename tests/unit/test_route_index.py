@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from starlette.routing import NoMatchFound
 
-from thecloud.entrypoints.api.route_index import RouteGroup, first_segment, grouped
+from thecloud.entrypoints.api.route_index import RouteIndex, first_segment, grouped
 
 
 def _app() -> FastAPI:
@@ -45,9 +46,10 @@ def test_first_segment() -> None:
 
 def test_one_group_per_segment_in_order_of_first_appearance() -> None:
     app = _app()
-    groups = [r for r in app.router.routes if isinstance(r, RouteGroup)]
-    assert [g.segment for g in groups][-2:] == ["things", "other"]
-    assert len(groups) == len(app.router.routes)
+    [index] = app.router.routes
+    assert isinstance(index, RouteIndex)
+    assert list(index.groups)[-2:] == ["things", "other"]
+    assert [g.segment for g in index.groups.values()] == list(index.groups)
 
 
 async def test_the_first_full_match_of_the_group_wins() -> None:
@@ -81,3 +83,6 @@ def test_a_route_starting_with_a_parameter_is_refused() -> None:
 def test_url_path_for_reaches_the_grouped_routes() -> None:
     app = _app()
     assert app.url_path_for("thing", name="x/y") == "/things/x/y"
+    assert app.url_path_for("other") == "/other"
+    with pytest.raises(NoMatchFound):
+        app.url_path_for("nothing")

@@ -24,11 +24,15 @@ async def get_container(request: Request) -> Container:
 
 
 def request_context(request: HTTPConnection) -> RequestContext:
+    """Who is asking, from where: read from the ASGI scope (`request.url` would build and
+    parse the whole URL for its scheme)."""
+    scope = request.scope
+    client = scope.get("client")
     return RequestContext(
         request_id=getattr(request.state, "request_id", ""),
-        source_ip=request.client.host if request.client else "",
+        source_ip=client[0] if client else "",
         user_agent=request.headers.get("user-agent", ""),
-        secure_transport=request.url.scheme in ("https", "wss"),
+        secure_transport=scope.get("scheme") in ("https", "wss"),
     )
 
 
