@@ -210,13 +210,13 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     from thecloud.adapters.objects.filesystem import FilesystemObjectStore
     from thecloud.adapters.powerdns import PowerDnsBackend
     from thecloud.adapters.resolver.forwarder import DnsForwarder
-    from thecloud.adapters.sql.engine import create_engine, is_sqlite
-    from thecloud.adapters.sql.notify import PgAccessWatch
+    from thecloud.adapters.sql.access_file import access_watch
+    from thecloud.adapters.sql.engine import create_engine
     from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
     from thecloud.adapters.system import SystemClock
 
     url = settings.effective_database_url
-    watch = None if is_sqlite(url) else PgAccessWatch(url)
+    watch = access_watch(url)
     master = load_or_create_master_key(
         settings.master_key, settings.master_key_path, production=settings.production
     )
@@ -225,7 +225,11 @@ def real_adapters(settings: Settings, bus: EventBus) -> Adapters:
     runtime = DockerRuntime()
     return Adapters(
         uow=SqlUnitOfWorkFactory(
-            engine, bus.publish, watch.note if watch else None, durable=settings.s3_fsync
+            engine,
+            bus.publish,
+            watch.note if watch else None,
+            on_bump=watch.announce if watch else None,
+            durable=settings.s3_fsync,
         ),
         clock=SystemClock(),
         passwords=BcryptHasher(settings.bcrypt_rounds),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import boto3
 import httpx
+import pytest
+from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import Server, assert_error
 
@@ -28,6 +32,27 @@ def test_a_revocation_in_one_process_holds_in_every_process(spawn: Spawn) -> Non
         assert c.delete(f"/auth/keys/{created['id']}").status_code == 204
     for _ in range(20):
         assert_error(fresh_call(server, key), 401, "UNAUTHORIZED")
+
+
+def test_a_revoked_s3_key_fails_in_every_process_at_once(spawn: Spawn) -> None:
+    server = spawn(THECLOUD_WORKERS="2")
+    user = server.register("s3multi")
+    key_id, secret = server.s3_credentials(user)
+
+    def fresh_s3() -> Any:  # a new connection pool: the kernel picks the process again
+        return boto3.client(
+            "s3", endpoint_url=server.s3_url, region_name="us-east-1",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )  # fmt: skip
+
+    for _ in range(20):
+        fresh_s3().list_buckets()  # both processes have the key cached
+    with server.api(user) as api:
+        assert api.delete(f"/storage/credentials/{key_id}").status_code == 200
+    for _ in range(20):
+        with pytest.raises(ClientError) as exc:
+            fresh_s3().list_buckets()
+        assert exc.value.response["Error"]["Code"] == "InvalidAccessKeyId"
 
 
 def test_lockout_is_shared_by_every_process(spawn: Spawn) -> None:

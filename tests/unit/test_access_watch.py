@@ -13,6 +13,7 @@ from thecloud.adapters.memory.store import MemoryStore
 from thecloud.bootstrap import Container, bootstrap
 from thecloud.domain.common import RequestContext
 from thecloud.domain.errors import Unauthorized
+from thecloud.domain.objects import S3Forbidden
 
 
 class FakeWatch:
@@ -24,6 +25,9 @@ class FakeWatch:
 
     def current(self) -> int | None:
         return self.value
+
+    def announce(self, generation: int) -> None:
+        self.value = generation
 
     def note(self, generation: int) -> None:
         self.value = generation
@@ -99,3 +103,38 @@ async def test_with_a_push_a_cache_hit_needs_no_store(
     watch.value = None
     with pytest.raises(AssertionError, match="store was asked"):
         await cloud.auth.authenticate(reg.api_key, None, None, ctx)
+
+
+async def test_a_value_announced_before_its_commit_never_makes_old_rights_current(
+    setup: tuple[Container, FakeWatch],
+) -> None:
+    """The watch may announce a change the store does not show yet (SQLite's file is written
+    before the commit). What a request loads meanwhile is the old state: tagged with the
+    announced value, it would pass for current once the change commits."""
+    cloud, watch = setup
+    ctx = RequestContext(source_ip=SOURCE_IP)
+    reg = await cloud.auth.register("d@example.com", "correct horse", "D", ctx)
+    principal = await cloud.auth.authenticate(reg.api_key, None, None, ctx)
+    extra, raw = await cloud.api_keys.create(principal, "soon revoked")
+    watch.value = await generation(cloud) + 1  # the revocation below, announced early
+    assert (await cloud.auth.authenticate(raw, None, None, ctx)).id == reg.user.id
+    await cloud.api_keys.revoke(principal, extra.id)  # commits what was announced
+    assert watch.value == await generation(cloud)
+    with pytest.raises(Unauthorized, match="revoked"):
+        await cloud.auth.authenticate(raw, None, None, ctx)
+
+
+async def test_an_access_key_loaded_before_an_announced_revocation_commits_is_not_kept(
+    setup: tuple[Container, FakeWatch],
+) -> None:
+    cloud, watch = setup
+    ctx = RequestContext(source_ip=SOURCE_IP)
+    reg = await cloud.auth.register("e@example.com", "correct horse", "E", ctx)
+    principal = await cloud.auth.authenticate(reg.api_key, None, None, ctx)
+    cred, _ = await cloud.storage_credentials.create(principal, "laptop")
+    watch.value = await generation(cloud) + 1
+    await cloud.storage_credentials.signer(cred.access_key_id, ctx)
+    await cloud.storage_credentials.revoke(principal, cred.id)
+    assert watch.value == await generation(cloud)
+    with pytest.raises(S3Forbidden, match="does not exist"):
+        await cloud.storage_credentials.signer(cred.access_key_id, ctx)

@@ -187,8 +187,10 @@ class AuthService(Service):
         if pushed is not None and (hit := self._cache.get(key, pushed, ctx)) is not None:
             return hit
         async with self._uow(read_only=True) as uow:
-            generation = pushed if pushed is not None else await uow.auth_state.generation()
-            if pushed is None and (hit := self._cache.get(key, generation, ctx)) is not None:
+            # tagged with the store's generation: a pushed value may announce a change the
+            # store does not show yet (ports/access.py)
+            generation = await uow.auth_state.generation()
+            if (hit := self._cache.get(key, generation, ctx)) is not None:
                 return hit
             if api_key:
                 principal = await self._from_key(uow, credential, tenant)

@@ -145,7 +145,7 @@ class StorageCredentialService(Service):
         if pushed is not None and hit and self._fresh(hit, pushed):
             return _with_context(hit.signer, ctx)
         async with self._uow(read_only=True) as uow:
-            generation = pushed if pushed is not None else await uow.auth_state.generation()
+            generation = await uow.auth_state.generation()  # never the pushed value: see auth
             if hit and self._fresh(hit, generation):
                 return _with_context(hit.signer, ctx)
             signer = await self._load(uow, access_key_id)

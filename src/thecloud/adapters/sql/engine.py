@@ -16,6 +16,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def on_disk(database: str | None) -> bool:
+    """A SQLite database in a file (not `:memory:` or a shared-cache URI)."""
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; on SQLite, WAL mode and `BEGIN IMMEDIATE` for write transactions."""
     if not is_sqlite(url):

@@ -35,6 +35,9 @@ class PgAccessWatch:
     def current(self) -> int | None:
         return self._value if self._conn is not None and not self._conn.is_closed() else None
 
+    def announce(self, generation: int) -> None:
+        """Nothing to do: the NOTIFY sent in the transaction is delivered at its commit."""
+
     def note(self, generation: int) -> None:
         if self._value is not None:
             self._value = max(self._value, generation)

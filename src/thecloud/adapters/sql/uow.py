@@ -17,7 +17,12 @@ from thecloud.adapters.sql import network as network
 from thecloud.adapters.sql import objects as objects
 from thecloud.adapters.sql import repositories as r
 from thecloud.adapters.sql import storage as storage
-from thecloud.adapters.sql.engine import create_inline_reader, create_inline_writer, is_sqlite
+from thecloud.adapters.sql.engine import (
+    create_inline_reader,
+    create_inline_writer,
+    is_sqlite,
+    on_disk,
+)
 from thecloud.adapters.sql.inline import InlineConnection, InlinePool, InlineWriter, WriterGate
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
@@ -55,6 +60,7 @@ class SqlUnitOfWork:
         inline_writer: InlinePool | None = None,
         pg_reader: PgReaderPool | None = None,
         on_access: Callable[[int], None] | None = None,
+        on_bump: Callable[[int], None] | None = None,
     ) -> None:
         self._engine = engine
         self._publish = publish
@@ -66,6 +72,7 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | InlineConnection | PgReaderConnection | None = None
         self.emitted: list[Event] = []
         self._on_access = on_access
+        self._on_bump = on_bump
         self._bumped_to: int | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -280,6 +287,8 @@ class SqlUnitOfWork:
 
     def _bumped(self, generation: int) -> None:
         self._bumped_to = generation
+        if self._on_bump is not None:
+            self._on_bump(generation)
 
     async def __aexit__(
         self,
@@ -331,6 +340,7 @@ class SqlUnitOfWorkFactory:
         publish: Publisher,
         on_access: Callable[[int], None] | None = None,
         *,
+        on_bump: Callable[[int], None] | None = None,
         durable: bool = True,
     ) -> None:
         self._engine = engine
@@ -342,10 +352,11 @@ class SqlUnitOfWorkFactory:
         self._wal = GroupSync(wal) if wal is not None else None
         self._publish = publish
         self._on_access = on_access
+        self._on_bump = on_bump
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
-        gate = WriterGate(f"{database}-writers") if sqlite and _on_disk(database) else None
+        gate = WriterGate(f"{database}-writers") if sqlite and on_disk(database) else None
         self._writer = InlinePool(create_inline_writer(engine.url), gate) if sqlite else None
         url = engine.url.render_as_string(hide_password=False)
         self._pg = None if sqlite else PgReaderPool(url, engine.dialect)
@@ -366,6 +377,7 @@ class SqlUnitOfWorkFactory:
             inline_writer=self._writer,
             pg_reader=self._pg,
             on_access=self._on_access,
+            on_bump=self._on_bump,
         )
 
     async def dispose(self) -> None:
@@ -406,11 +418,6 @@ class GroupSync:
         it would start over at once.)"""
         await asyncio.to_thread(_fsync, self._path)
         self._done = max(self._done, covers)
-
-
-def _on_disk(database: str | None) -> bool:
-    """A SQLite database in a file (not `:memory:` or a shared-cache URI)."""
-    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
 
 
 def _fsync(path: str) -> None:
