@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -104,6 +105,19 @@ async def test_opening_brings_the_file_up_to_the_store_and_never_back(
     assert late.current() == 7  # the store says 2: the file does not go back
     await late.close()
     assert late.current() is None
+
+
+async def test_a_database_not_made_yet_counts_as_generation_zero(tmp_path: Path) -> None:
+    watch = SqliteAccessWatch(tmp_path / "not-yet.db")
+    await watch.open()
+    assert watch.current() == 0
+    await watch.close()
+    empty = tmp_path / "empty.db"  # made, not migrated
+    sqlite3.connect(empty).close()
+    watch = SqliteAccessWatch(empty)
+    await watch.open()
+    assert watch.current() == 0
+    await watch.close()
 
 
 async def test_a_process_of_its_own_sees_the_bump(inst: Installation) -> None:

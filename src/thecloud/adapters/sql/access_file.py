@@ -103,7 +103,9 @@ class _locked:
 
 
 def _stored_generation(database: Path) -> int:
-    """The committed generation (0 before the schema has its table)."""
+    """The committed generation (0 before the database or its table exists)."""
+    if not database.exists():
+        return 0
     conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
         row = conn.execute("SELECT generation FROM auth_state WHERE id = 1").fetchone()
