@@ -21,6 +21,8 @@ import fcntl
 import mmap
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -54,10 +56,10 @@ class SqliteAccessWatch:
         return int.from_bytes(self._map[:_SIZE], "little")
 
     def announce(self, generation: int) -> None:
+        """Before the commit (and again after it, as `note`): the larger value stays."""
         self._raise_to(generation)
 
-    def note(self, generation: int) -> None:
-        self._raise_to(generation)
+    note = announce
 
     async def open(self) -> None:
         """Map the file (made when missing) and bring it up to the store's generation."""
@@ -89,17 +91,14 @@ class SqliteAccessWatch:
                 self._map[:_SIZE] = generation.to_bytes(_SIZE, "little")
 
 
-class _locked:
+@contextmanager
+def _locked(fd: int) -> Iterator[None]:
     """flock(LOCK_EX) for a read-modify-write of the file."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def __enter__(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *_exc: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _stored_generation(database: Path) -> int:
