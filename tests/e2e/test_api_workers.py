@@ -66,3 +66,37 @@ def test_lockout_is_shared_by_every_process(spawn: Spawn) -> None:
     for _ in range(6):
         with httpx.Client(base_url=server.url) as c:
             assert_error(c.post("/auth/login", json=right), 429, "ACCOUNT_LOCKED")
+
+
+def test_every_process_reads_what_another_just_wrote(spawn: Spawn) -> None:
+    """GET and HEAD keep what they looked up until the next commit by any process: a write
+    through one process is what the next read through either one returns, with no wait."""
+    server = spawn(THECLOUD_WORKERS="2")
+    user = server.register("s3rw")
+    key_id, secret = server.s3_credentials(user)
+
+    def fresh_s3() -> Any:  # a new connection pool: the kernel picks the process
+        return boto3.client(
+            "s3", endpoint_url=server.s3_url, region_name="us-east-1",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )  # fmt: skip
+
+    fresh_s3().create_bucket(Bucket="rw-everywhere")
+    for round_ in range(5):
+        body = f"version {round_}".encode()
+        fresh_s3().put_object(Bucket="rw-everywhere", Key="k", Body=body)
+        for _ in range(8):  # both processes read it, and keep it
+            assert fresh_s3().get_object(Bucket="rw-everywhere", Key="k")["Body"].read() == body
+    fresh_s3().delete_object(Bucket="rw-everywhere", Key="k")
+    for _ in range(8):
+        with pytest.raises(ClientError) as exc:
+            fresh_s3().head_object(Bucket="rw-everywhere", Key="k")
+        assert exc.value.response["Error"]["Code"] == "404"
+
+    fresh_s3().put_object(Bucket="rw-everywhere", Key="open", Body=b"for anyone")
+    fresh_s3().put_bucket_acl(Bucket="rw-everywhere", ACL="public-read")
+    for _ in range(8):  # an anonymous read in both processes: the bucket is kept public
+        assert httpx.get(f"{server.s3_url}/rw-everywhere/open").content == b"for anyone"
+    fresh_s3().put_bucket_acl(Bucket="rw-everywhere", ACL="private")
+    for _ in range(8):
+        assert httpx.get(f"{server.s3_url}/rw-everywhere/open").status_code == 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import sys
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -299,3 +300,63 @@ async def test_an_abandoned_wait_for_the_gate_does_not_keep_it(
             await write_one(second, start)
             await write_one(db.uow, start)
     assert (await stored(db))[0] == 3
+
+
+# --- version(): what a read may be kept on ------------------------------------------------
+
+
+async def test_the_version_moves_with_every_commit_and_only_then(db: Db) -> None:
+    if db.backend == "postgres":  # no commit count without a round trip: nothing is kept
+        assert db.uow.version() is None
+        return
+    first = db.uow.version()
+    assert first is not None and db.uow.version() == first
+    async with db.uow(read_only=True) as r:  # reads do not move it
+        await r.users.count()
+    async with db.uow() as w:  # nor does a write that is rolled back
+        await w.tenants.add(b.tenant(b.uniq("owner")))
+    assert db.uow.version() == first
+    await b.seed_tenant(db.uow)
+    second = db.uow.version()
+    assert second is not None and second > first and db.uow.version() == second
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's commit count
+async def test_the_version_sees_commits_of_other_connections_and_processes(db: Db) -> None:
+    other = SqlUnitOfWorkFactory(db.engine, lambda _: None)  # another process's factory
+    try:
+        before = db.uow.version()
+        await b.seed_tenant(other)
+        after = db.uow.version()
+        assert before is not None and after is not None and after > before
+        path = make_url(db.url).database
+        assert path is not None
+        script = (
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute(\"UPDATE tenants SET name = 'renamed'\")\n"
+        )
+        done = await asyncio.create_subprocess_exec(sys.executable, "-c", script, path)
+        assert await done.wait() == 0
+        last = db.uow.version()
+        assert last is not None and last > after
+    finally:
+        await other.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_the_version_keeps_growing_over_a_new_probe_connection(db: Db) -> None:
+    before = db.uow.version()
+    assert before is not None
+    await db.uow.dispose()  # the probe connection goes; the next call opens another
+    assert (db.uow.version() or 0) > before
+
+
+async def test_an_in_memory_database_keeps_nothing() -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    factory = SqlUnitOfWorkFactory(engine, lambda _: None)
+    try:
+        assert factory.version() is None
+    finally:
+        await factory.dispose()
+        await engine.dispose()

@@ -164,3 +164,10 @@ class UnitOfWorkFactory(Protocol):
         """Make every commit so far durable against power loss (where commits are not
         already: SQLite in WAL mode with synchronous=NORMAL)."""
         ...
+
+    def version(self) -> int | None:
+        """A number that grows whenever a commit has landed since the last call, by anyone
+        (this process or another): what was read after seeing `n` is still current while
+        `version()` returns `n`. None where the store cannot tell without a round trip
+        (PostgreSQL): nothing may then be kept across requests on its strength."""
+        ...

@@ -36,8 +36,13 @@ from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
 from thecloud.services.buckets import BucketService
 from thecloud.services.object_data import Hashing, ObjectData
+from thecloud.services.recent import UntilCommit
 
 Also = Callable[[UnitOfWork, Bucket], Awaitable[None]]
+
+# versions GET and HEAD read, kept until the next commit: small inline objects carry their
+# (encrypted) data, so the bytes are bounded too; an entry costs about a KiB besides
+RECENT_ENTRIES, RECENT_BYTES, RECENT_OVERHEAD = 4096, 8 << 20, 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,8 @@ class ObjectService(Service):
     def __init__(self, kernel: Kernel, buckets: BucketService, data: ObjectData) -> None:
         super().__init__(kernel)
         self._buckets, self._data = buckets, data
+        self._recent: UntilCommit[tuple[str, str, str], tuple[Bucket, ObjectVersion]]
+        self._recent = UntilCommit(RECENT_ENTRIES, RECENT_BYTES)
 
     async def put(
         self,
@@ -202,9 +209,7 @@ class ObjectService(Service):
     ) -> Download:
         """GET (body) or HEAD of the current version or of `version_id`."""
         action = "s3:GetObjectVersion" if version_id else "s3:GetObject"
-        async with self._uow(read_only=True) as uow:
-            bucket = await self._buckets.find(uow, p, bucket_name, action, key)
-            version = await self._pick(uow, bucket, key, version_id)
+        bucket, version = await self._lookup(p, bucket_name, key, version_id, action)
         if conditions is not None:
             conditions.check(version.etag, version.last_modified)
         check_customer_key(version.sse_customer_key_md5, customer)
@@ -213,6 +218,25 @@ class ObjectService(Service):
         if body:
             stream = self._data.read(version.tenant_id, version.segments, start, stop, customer)
         return Download(version, start, stop, byte_range is not None, stream)
+
+    async def _lookup(
+        self, p: Principal | None, bucket_name: str, key: str, version_id: str | None, action: str
+    ) -> tuple[Bucket, ObjectVersion]:
+        """The bucket and the version a GET or HEAD reads, authorized. Kept until the store's
+        next commit (by any process), so repeated reads of an unchanged store skip it."""
+        now = self._uow.version()
+        wanted = (bucket_name, key, version_id or "")
+        found = self._recent.get(now, wanted) if now is not None else None
+        if found is not None:
+            self._buckets.check(p, action, found[0], key)
+            return found
+        async with self._uow(read_only=True) as uow:
+            bucket = await self._buckets.find(uow, p, bucket_name, action, key)
+            version = await self._pick(uow, bucket, key, version_id)
+        if now is not None:
+            inline = sum(len(s.data or b"") for s in version.segments)
+            self._recent.put(now, wanted, (bucket, version), inline + RECENT_OVERHEAD)
+        return bucket, version
 
     async def _pick(
         self, uow: UnitOfWork, bucket: Bucket, key: str, version_id: str | None

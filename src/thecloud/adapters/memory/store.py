@@ -66,6 +66,7 @@ class MemoryStore:
 
     def __init__(self, clock: Clock | None = None, lock_timeout: float = 5.0) -> None:
         self.state = MemoryState()
+        self.version = 0  # commits so far
         self.clock = clock
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
@@ -79,6 +80,7 @@ class MemoryStore:
 
     def commit(self, state: MemoryState) -> None:
         self.state = state
+        self.version += 1
 
     async def acquire(self) -> None:
         task = asyncio.current_task()

@@ -148,3 +148,6 @@ class MemoryUnitOfWorkFactory:
 
     async def sync(self) -> None:
         """Nothing to flush: memory is as durable as it gets."""
+
+    def version(self) -> int:
+        return self.store.version

@@ -89,6 +89,9 @@ class InlinePool:
         self._idle: list[Connection] = []
         self._plans: dict[int, Plan | None] = {}
         self._writes: dict[tuple[int, tuple[str, ...]], WritePlan | None] = {}
+        self._probe: Connection | None = None  # kept for data_version()
+        self._seen = 0  # the largest data_version() returned
+        self._base = 0  # added to the probe's count (a new probe counts from scratch)
 
     def plan(self, statement: Any, dialect: Dialect) -> Plan | None:
         """The compiled plan of a long-lived (RAW-marked) statement, made on first use."""
@@ -106,6 +109,30 @@ class InlinePool:
             self._writes[key] = write_plan(statement, dialect, keys)
         return self._writes[key]
 
+    def data_version(self) -> int | None:
+        """SQLite's `PRAGMA data_version` on a connection kept for it: it changes when any
+        other connection, in this process or another, has committed since the previous
+        call; its own never commits. Made to only grow, also across a new probe connection.
+        None when it cannot be read (callers then keep nothing)."""
+        try:
+            if self._probe is None:
+                self._probe = self._engine.connect()
+                self._base = self._seen + 1
+            row = _driver(self._probe).execute("PRAGMA data_version").fetchone()
+        except (sqlite3.Error, DBAPIError):
+            self._drop_probe()
+            return None
+        self._seen = max(self._seen, self._base + int(row[0]))
+        return self._seen
+
+    def _drop_probe(self) -> None:
+        probe, self._probe = self._probe, None
+        if probe is not None:
+            try:
+                probe.invalidate()
+            except (sqlite3.Error, DBAPIError):
+                pass
+
     def acquire(self) -> Connection:
         return self._idle.pop() if self._idle else self._engine.connect()
 
@@ -116,6 +143,7 @@ class InlinePool:
             conn.close()
 
     def dispose(self) -> None:
+        self._drop_probe()
         while self._idle:
             self._idle.pop().close()
         self._engine.dispose()

@@ -356,6 +356,8 @@ class SqlUnitOfWorkFactory:
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
+        # a database in one file: every connection to it sees every commit (data_version)
+        self._versioned = sqlite and on_disk(database)
         gate = WriterGate(f"{database}-writers") if sqlite and on_disk(database) else None
         self._writer = InlinePool(create_inline_writer(engine.url), gate) if sqlite else None
         url = engine.url.render_as_string(hide_password=False)
@@ -366,6 +368,13 @@ class SqlUnitOfWorkFactory:
         """Make every commit so far durable against power loss (fsync SQLite's WAL)."""
         if self._wal is not None:
             await self._wal.sync()
+
+    def version(self) -> int | None:
+        """On SQLite in a file, its commit count as one connection sees it; PostgreSQL has
+        none without a round trip."""
+        if self._reader is None or not self._versioned:
+            return None
+        return self._reader.data_version()
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(

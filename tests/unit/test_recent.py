@@ -1,0 +1,136 @@
+"""Reads kept until the next commit: the UntilCommit store, and GET/HEAD of objects on it
+(served without a lookup while nothing was committed, still authorized every time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.unit.conftest import Account, Harness
+from tests.unit.test_objects import code, new_bucket, put, read
+from thecloud.adapters.memory.uow import MemoryUnitOfWork, MemoryUnitOfWorkFactory
+from thecloud.domain.objects import S3Forbidden, S3NotFound
+from thecloud.services.recent import UntilCommit
+
+# --- UntilCommit ---------------------------------------------------------------------------
+
+
+def test_an_entry_is_served_while_the_version_stays() -> None:
+    kept: UntilCommit[str, str] = UntilCommit(10, 100)
+    assert kept.get(1, "a") is None
+    kept.put(1, "a", "first")
+    assert kept.get(1, "a") == "first" and kept.get(1, "b") is None
+    assert kept.get(2, "a") is None  # a commit: everything goes
+    assert len(kept) == 0
+    kept.put(2, "a", "second")
+    assert kept.get(2, "a") == "second"
+
+
+def test_a_read_begun_before_a_commit_is_not_kept() -> None:
+    kept: UntilCommit[str, str] = UntilCommit(10, 100)
+    kept.put(5, "a", "new")
+    kept.put(4, "b", "read before the commit of 5")  # tagged with an older version
+    assert kept.get(5, "b") is None and kept.get(5, "a") == "new"
+    assert kept.get(4, "a") is None  # a caller behind the times gets nothing either
+    assert kept.get(5, "a") == "new"  # ... and does not drop what is current
+
+
+def test_the_oldest_entries_go_first_past_either_bound() -> None:
+    kept: UntilCommit[str, int] = UntilCommit(3, 100)
+    for n, key in enumerate("abcd"):
+        kept.put(1, key, n, weight=10)
+    assert [kept.get(1, k) for k in "abcd"] == [None, 1, 2, 3]
+    kept.put(1, "e", 4, weight=85)  # 10 + 10 + 10 + 85 > 100: b and c go
+    assert [kept.get(1, k) for k in "bcde"] == [None, None, 3, 4]
+    kept.put(1, "e", 5, weight=10)  # replacing an entry gives its weight back
+    kept.put(1, "f", 6, weight=80)
+    assert [kept.get(1, k) for k in "def"] == [3, 5, 6]
+    kept.put(1, "huge", 7, weight=101)  # heavier than the whole budget: not kept
+    assert kept.get(1, "huge") is None and kept.get(1, "f") == 6
+
+
+# --- GET and HEAD on it --------------------------------------------------------------------
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Every unit of work opened, as its read_only flag."""
+    opened: list[bool] = []
+    real = MemoryUnitOfWorkFactory.__call__
+
+    def counted(self: MemoryUnitOfWorkFactory, *, read_only: bool = False) -> MemoryUnitOfWork:
+        opened.append(read_only)
+        return real(self, read_only=read_only)
+
+    monkeypatch.setattr(MemoryUnitOfWorkFactory, "__call__", counted)
+    yield opened
+
+
+async def test_reads_of_an_unchanged_store_look_nothing_up_again(
+    h: Harness, owner: Account, lookups: list[bool]
+) -> None:
+    p = owner.principal
+    await new_bucket(h, p)
+    await put(h, p, "photos", "k", b"v1")
+    assert await read(h, p, "photos", "k") == b"v1"
+    lookups.clear()
+    assert await read(h, p, "photos", "k") == b"v1"
+    head = await h.cloud.objects.open(p, "photos", "k", body=False)
+    assert head.version.size == 2 and lookups == []
+    await put(h, p, "photos", "k", b"v2")  # a commit: the next read looks it up
+    lookups.clear()
+    assert await read(h, p, "photos", "k") == b"v2" and lookups == [True]
+
+
+async def test_any_commit_ends_what_reads_kept(
+    h: Harness, owner: Account, lookups: list[bool]
+) -> None:
+    p = owner.principal
+    await new_bucket(h, p)
+    await put(h, p, "photos", "k", b"v1")
+    await read(h, p, "photos", "k")
+    await new_bucket(h, p, "unrelated")  # a commit that has nothing to do with the key
+    lookups.clear()
+    assert await read(h, p, "photos", "k") == b"v1" and lookups == [True]
+
+
+async def test_a_kept_read_is_authorized_for_every_caller(
+    h: Harness, owner: Account, lookups: list[bool]
+) -> None:
+    p = owner.principal
+    await new_bucket(h, p)
+    await put(h, p, "photos", "k", b"mine")
+    stranger = (await h.register("stranger")).principal
+    await read(h, p, "photos", "k")
+    lookups.clear()
+    with pytest.raises(S3NotFound) as missing:
+        await read(h, stranger, "photos", "k")
+    assert code(missing) == "NoSuchBucket"
+    with pytest.raises(S3Forbidden) as denied:
+        await read(h, None, "photos", "k")
+    assert code(denied) == "AccessDenied"
+    assert lookups == []  # both answered from what the owner's read kept
+
+
+async def test_a_read_that_a_commit_overtakes_is_looked_up_again(
+    h: Harness, owner: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a read returns is tagged with the version seen before it: a commit landing
+    while it reads (another process's) leaves it unserved."""
+    p = owner.principal
+    await new_bucket(h, p)
+    await put(h, p, "photos", "k", b"v1")
+    opened: list[bool] = []
+    real = MemoryUnitOfWorkFactory.__call__
+
+    def overtaken(self: MemoryUnitOfWorkFactory, *, read_only: bool = False) -> MemoryUnitOfWork:
+        opened.append(read_only)
+        if read_only:
+            h.store.version += 1  # someone commits while this read runs
+        return real(self, read_only=read_only)
+
+    monkeypatch.setattr(MemoryUnitOfWorkFactory, "__call__", overtaken)
+    await read(h, p, "photos", "k")
+    await read(h, p, "photos", "k")
+    assert opened == [True, True]
