@@ -100,3 +100,24 @@ def test_every_process_reads_what_another_just_wrote(spawn: Spawn) -> None:
     fresh_s3().put_bucket_acl(Bucket="rw-everywhere", ACL="private")
     for _ in range(8):
         assert httpx.get(f"{server.s3_url}/rw-everywhere/open").status_code == 403
+
+
+def test_every_process_lists_the_secret_another_just_made(spawn: Spawn) -> None:
+    """A page of secrets is kept until the next commit by any process: a secret made or
+    deleted through one process shows in the next list through either one."""
+    server = spawn(THECLOUD_WORKERS="2")
+    user = server.register("lists")
+
+    def names() -> list[str]:  # on a new connection: the kernel picks the process
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]}) as c:
+            return sorted(s["name"] for s in c.get("/secrets").json()["data"])
+
+    made: list[str] = []
+    for i in range(4):
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]}) as c:
+            assert c.post("/secrets", json={"name": f"s{i}", "value": "v"}).status_code == 201
+        made.append(f"s{i}")
+        assert all(names() == made for _ in range(8))  # both processes list (and keep) it
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]}) as c:
+        assert c.delete("/secrets/s0").status_code == 204
+    assert all(names() == made[1:] for _ in range(8))

@@ -1,5 +1,6 @@
-"""Reads kept until the next commit: the UntilCommit store, and GET/HEAD of objects on it
-(served without a lookup while nothing was committed, still authorized every time)."""
+"""Reads kept until the next commit: the UntilCommit store, and GET/HEAD of objects and
+lists of secrets on it (served without a lookup while nothing was committed, still
+authorized every time)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.unit.conftest import Account, Harness
-from tests.unit.test_objects import code, new_bucket, put, read
+from tests.unit.test_objects import code, give_policy, member_with_key, new_bucket, put, read
 from thecloud.adapters.memory.uow import MemoryUnitOfWork, MemoryUnitOfWorkFactory
+from thecloud.domain.common import ListQuery, PageRequest
+from thecloud.domain.errors import Forbidden
 from thecloud.domain.objects import S3Forbidden, S3NotFound
 from thecloud.services.recent import UntilCommit
 
@@ -134,3 +137,39 @@ async def test_a_read_that_a_commit_overtakes_is_looked_up_again(
     await read(h, p, "photos", "k")
     await read(h, p, "photos", "k")
     assert opened == [True, True]
+
+
+# --- lists of secrets on it ----------------------------------------------------------------
+
+
+async def test_a_listed_page_is_kept_per_tenant_and_query_until_a_commit(
+    h: Harness, owner: Account, lookups: list[bool]
+) -> None:
+    p = owner.principal
+    for i in range(3):
+        await h.cloud.secrets.create(p, f"s{i}", "value")
+    stranger = (await h.register("stranger")).principal
+    first = await h.cloud.secrets.list(p, ListQuery())
+    lookups.clear()
+    first.items.clear()  # what a caller does with its page is its own business
+    again = await h.cloud.secrets.list(p, ListQuery())
+    assert sorted(s.name for s in again.items) == ["s0", "s1", "s2"] and lookups == []
+    two = await h.cloud.secrets.list(p, ListQuery(page=PageRequest(limit=2)))
+    assert len(two.items) == 2 and lookups == [True]  # another query is another entry
+    assert (await h.cloud.secrets.list(stranger, ListQuery())).total == 0
+    assert lookups == [True, True]  # and another tenant another one
+    await h.cloud.secrets.create(p, "s3", "value")
+    assert (await h.cloud.secrets.list(p, ListQuery())).total == 4
+
+
+async def test_a_kept_page_is_refused_to_who_may_not_list(h: Harness, owner: Account) -> None:
+    p = owner.principal
+    await h.cloud.secrets.create(p, "db-url", "value")
+    member, key = await member_with_key(h, owner, "developer")
+    await give_policy(
+        h, owner, member, {"Effect": "Deny", "Action": "secret:list", "Resource": "*"}
+    )
+    member = await h.login_key(key, owner.tenant_id)
+    assert (await h.cloud.secrets.list(p, ListQuery())).total == 1  # kept now
+    with pytest.raises(Forbidden):
+        await h.cloud.secrets.list(member, ListQuery())

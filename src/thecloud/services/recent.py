@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Generic, TypeVar
+
+from thecloud.domain.common import ListQuery
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -53,3 +56,16 @@ class UntilCommit(Generic[K, V]):
     def _move_to(self, version: int) -> None:
         if version > self._version:
             self._version, self._items, self._weight = version, {}, 0
+
+
+def query_key(owner: str, query: ListQuery) -> Hashable | None:
+    """A list query as a key of what it read (None when a filter value cannot be one)."""
+    key = (
+        owner, query.page, tuple(sorted(query.filters.items())),
+        tuple(sorted(query.labels.items())), query.since, query.until, query.newest_first,
+    )  # fmt: skip
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key

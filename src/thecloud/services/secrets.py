@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,9 +13,11 @@ from thecloud.domain.secrets import Secret, validate_secret_name, validate_secre
 from thecloud.ports.crypto import SecretCipher
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service, by_id_or_name
+from thecloud.services.recent import UntilCommit, query_key
 
 ACCESS_RESOLUTION = timedelta(seconds=1)
 _NEVER = datetime.min.replace(tzinfo=UTC)
+LISTED_SECRETS = 50_000  # secrets kept in listed pages until the next commit
 
 
 def _aad(secret_id: str, tenant_id: str) -> bytes:
@@ -26,6 +29,7 @@ class SecretService(Service):
         super().__init__(kernel)
         self._cipher = cipher
         self._touched: dict[str, datetime] = {}
+        self._listed: UntilCommit[Hashable, Page[Secret]] = UntilCommit(256, LISTED_SECRETS)
 
     async def create(self, p: Principal, name: str, value: str, description: str = "") -> Secret:
         validate_secret_name(name)
@@ -43,9 +47,20 @@ class SecretService(Service):
         return secret
 
     async def list(self, p: Principal, query: ListQuery) -> Page[Secret]:
+        """A page of the tenant's secrets (values stay sealed). Kept until the next commit
+        to the store (by any process, where the store counts them: SQLite)."""
         self.allow(p, "secret:list", "secret")
+        now = self._uow.version()
+        key = query_key(p.tenant_id, query) if now is not None else None
+        if now is not None and key is not None:
+            kept = self._listed.get(now, key)
+            if kept is not None:
+                return replace(kept, items=list(kept.items))
         async with self._uow(read_only=True) as uow:
-            return await uow.secrets.list(query, p.tenant_id)
+            page = await uow.secrets.list(query, p.tenant_id)
+        if now is not None and key is not None:
+            self._listed.put(now, key, replace(page, items=list(page.items)), len(page.items))
+        return page
 
     async def reveal(self, p: Principal, ident: str) -> tuple[Secret, str]:
         """The secret (by id or name) and its plaintext; records the access time.
