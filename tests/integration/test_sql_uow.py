@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -18,6 +19,7 @@ from tests.integration.builders import Db
 from tests.integration.conftest import pg_url
 from thecloud.adapters.sql import inline
 from thecloud.adapters.sql.engine import create_engine
+from thecloud.adapters.sql.migrate import upgrade
 from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
 from thecloud.domain.common import ListQuery
 from thecloud.domain.errors import BackendUnavailable
@@ -357,6 +359,22 @@ async def test_an_in_memory_database_keeps_nothing() -> None:
     factory = SqlUnitOfWorkFactory(engine, lambda _: None)
     try:
         assert factory.version() is None
+    finally:
+        await factory.dispose()
+        await engine.dispose()
+
+
+async def test_a_database_not_made_yet_keeps_nothing_and_is_not_made(tmp_path: Path) -> None:
+    path = tmp_path / "not yet" / "metadata.db"
+    path.parent.mkdir()
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    factory = SqlUnitOfWorkFactory(engine, lambda _: None)
+    try:
+        assert factory.version() is None and not path.exists()
+        await upgrade(f"sqlite+aiosqlite:///{path}")  # made now: counted from here on
+        first = factory.version()
+        await b.seed_tenant(factory)
+        assert first is not None and (factory.version() or 0) > first
     finally:
         await factory.dispose()
         await engine.dispose()

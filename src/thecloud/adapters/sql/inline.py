@@ -24,10 +24,12 @@ commit does not fsync either, only the occasional automatic checkpoint does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -89,7 +91,7 @@ class InlinePool:
         self._idle: list[Connection] = []
         self._plans: dict[int, Plan | None] = {}
         self._writes: dict[tuple[int, tuple[str, ...]], WritePlan | None] = {}
-        self._probe: Connection | None = None  # kept for data_version()
+        self._probe: sqlite3.Connection | None = None  # kept for data_version()
         self._seen = 0  # the largest data_version() returned
         self._base = 0  # added to the probe's count (a new probe counts from scratch)
 
@@ -110,28 +112,38 @@ class InlinePool:
         return self._writes[key]
 
     def data_version(self) -> int | None:
-        """SQLite's `PRAGMA data_version` on a connection kept for it: it changes when any
-        other connection, in this process or another, has committed since the previous
-        call; its own never commits. Made to only grow, also across a new probe connection.
-        None when it cannot be read (callers then keep nothing)."""
+        """SQLite's `PRAGMA data_version` on a connection kept for it (outside the pool, so
+        it takes no reader's place): it changes when any other connection, in this process
+        or another, has committed since the previous call; its own never commits. Made to
+        only grow, also across a new probe connection. None when it cannot be read (callers
+        then keep nothing)."""
         try:
             if self._probe is None:
-                self._probe = self._engine.connect()
+                self._probe = self._connect_probe()
                 self._base = self._seen + 1
-            row = _driver(self._probe).execute("PRAGMA data_version").fetchone()
-        except (sqlite3.Error, DBAPIError):
+            row = self._probe.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
             self._drop_probe()
             return None
         self._seen = max(self._seen, self._base + int(row[0]))
         return self._seen
 
+    def _connect_probe(self) -> sqlite3.Connection:
+        database = self._engine.url.database
+        if not database:
+            raise sqlite3.OperationalError("an in-memory database has no commits to count")
+        # it reads nothing but the pragma: autocommit, any thread may ask, and it never
+        # makes the file (mode=rw): a database that is not there has nothing to count
+        uri = f"{Path(database).absolute().as_uri()}?mode=rw"
+        probe = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        probe.execute("PRAGMA query_only=ON")
+        return probe
+
     def _drop_probe(self) -> None:
         probe, self._probe = self._probe, None
         if probe is not None:
-            try:
-                probe.invalidate()
-            except (sqlite3.Error, DBAPIError):
-                pass
+            with contextlib.suppress(sqlite3.Error):
+                probe.close()
 
     def acquire(self) -> Connection:
         return self._idle.pop() if self._idle else self._engine.connect()
