@@ -4,7 +4,7 @@ authorized every time)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -13,6 +13,7 @@ from tests.unit.test_objects import code, give_policy, member_with_key, new_buck
 from thecloud.adapters.memory.uow import MemoryUnitOfWork, MemoryUnitOfWorkFactory
 from thecloud.domain.common import ListQuery, PageRequest
 from thecloud.domain.errors import Forbidden
+from thecloud.domain.identity import Principal
 from thecloud.domain.objects import S3Forbidden, S3NotFound
 from thecloud.services.recent import UntilCommit
 
@@ -56,56 +57,63 @@ def test_the_oldest_entries_go_first_past_either_bound() -> None:
 # --- GET and HEAD on it --------------------------------------------------------------------
 
 
+class Lookups(list[bool]):
+    """Every unit of work opened, as its read_only flag; `during_read` runs as a read-only
+    one opens (what another process does meanwhile)."""
+
+    during_read: Callable[[], None] | None = None
+
+
 @pytest.fixture
-def lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """Every unit of work opened, as its read_only flag."""
-    opened: list[bool] = []
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Lookups:
+    opened = Lookups()
     real = MemoryUnitOfWorkFactory.__call__
 
     def counted(self: MemoryUnitOfWorkFactory, *, read_only: bool = False) -> MemoryUnitOfWork:
         opened.append(read_only)
+        if read_only and opened.during_read is not None:
+            opened.during_read()
         return real(self, read_only=read_only)
 
     monkeypatch.setattr(MemoryUnitOfWorkFactory, "__call__", counted)
-    yield opened
+    return opened
+
+
+@pytest.fixture
+async def photo(h: Harness, owner: Account) -> Principal:
+    """The owner, who put b"v1" at photos/k."""
+    await new_bucket(h, owner.principal)
+    await put(h, owner.principal, "photos", "k", b"v1")
+    return owner.principal
 
 
 async def test_reads_of_an_unchanged_store_look_nothing_up_again(
-    h: Harness, owner: Account, lookups: list[bool]
+    h: Harness, photo: Principal, lookups: Lookups
 ) -> None:
-    p = owner.principal
-    await new_bucket(h, p)
-    await put(h, p, "photos", "k", b"v1")
-    assert await read(h, p, "photos", "k") == b"v1"
+    assert await read(h, photo, "photos", "k") == b"v1"
     lookups.clear()
-    assert await read(h, p, "photos", "k") == b"v1"
-    head = await h.cloud.objects.open(p, "photos", "k", body=False)
+    assert await read(h, photo, "photos", "k") == b"v1"
+    head = await h.cloud.objects.open(photo, "photos", "k", body=False)
     assert head.version.size == 2 and lookups == []
-    await put(h, p, "photos", "k", b"v2")  # a commit: the next read looks it up
+    await put(h, photo, "photos", "k", b"v2")  # a commit: the next read looks it up
     lookups.clear()
-    assert await read(h, p, "photos", "k") == b"v2" and lookups == [True]
+    assert await read(h, photo, "photos", "k") == b"v2" and lookups == [True]
 
 
 async def test_any_commit_ends_what_reads_kept(
-    h: Harness, owner: Account, lookups: list[bool]
+    h: Harness, photo: Principal, lookups: Lookups
 ) -> None:
-    p = owner.principal
-    await new_bucket(h, p)
-    await put(h, p, "photos", "k", b"v1")
-    await read(h, p, "photos", "k")
-    await new_bucket(h, p, "unrelated")  # a commit that has nothing to do with the key
+    await read(h, photo, "photos", "k")
+    await new_bucket(h, photo, "unrelated")  # a commit that has nothing to do with the key
     lookups.clear()
-    assert await read(h, p, "photos", "k") == b"v1" and lookups == [True]
+    assert await read(h, photo, "photos", "k") == b"v1" and lookups == [True]
 
 
 async def test_a_kept_read_is_authorized_for_every_caller(
-    h: Harness, owner: Account, lookups: list[bool]
+    h: Harness, photo: Principal, lookups: Lookups
 ) -> None:
-    p = owner.principal
-    await new_bucket(h, p)
-    await put(h, p, "photos", "k", b"mine")
     stranger = (await h.register("stranger")).principal
-    await read(h, p, "photos", "k")
+    await read(h, photo, "photos", "k")
     lookups.clear()
     with pytest.raises(S3NotFound) as missing:
         await read(h, stranger, "photos", "k")
@@ -117,33 +125,26 @@ async def test_a_kept_read_is_authorized_for_every_caller(
 
 
 async def test_a_read_that_a_commit_overtakes_is_looked_up_again(
-    h: Harness, owner: Account, monkeypatch: pytest.MonkeyPatch
+    h: Harness, photo: Principal, lookups: Lookups
 ) -> None:
     """What a read returns is tagged with the version seen before it: a commit landing
     while it reads (another process's) leaves it unserved."""
-    p = owner.principal
-    await new_bucket(h, p)
-    await put(h, p, "photos", "k", b"v1")
-    opened: list[bool] = []
-    real = MemoryUnitOfWorkFactory.__call__
 
-    def overtaken(self: MemoryUnitOfWorkFactory, *, read_only: bool = False) -> MemoryUnitOfWork:
-        opened.append(read_only)
-        if read_only:
-            h.store.version += 1  # someone commits while this read runs
-        return real(self, read_only=read_only)
+    def someone_commits() -> None:
+        h.store.version += 1
 
-    monkeypatch.setattr(MemoryUnitOfWorkFactory, "__call__", overtaken)
-    await read(h, p, "photos", "k")
-    await read(h, p, "photos", "k")
-    assert opened == [True, True]
+    lookups.clear()
+    lookups.during_read = someone_commits
+    await read(h, photo, "photos", "k")
+    await read(h, photo, "photos", "k")
+    assert lookups == [True, True]
 
 
 # --- lists of secrets on it ----------------------------------------------------------------
 
 
 async def test_a_listed_page_is_kept_per_tenant_and_query_until_a_commit(
-    h: Harness, owner: Account, lookups: list[bool]
+    h: Harness, owner: Account, lookups: Lookups
 ) -> None:
     p = owner.principal
     for i in range(3):
