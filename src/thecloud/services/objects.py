@@ -45,6 +45,10 @@ Also = Callable[[UnitOfWork, Bucket], Awaitable[None]]
 RECENT_ENTRIES, RECENT_BYTES, RECENT_OVERHEAD = 4096, 8 << 20, 1024
 
 
+def _weight(found: tuple[Bucket, ObjectVersion]) -> int:
+    return sum(len(s.data or b"") for s in found[1].segments) + RECENT_OVERHEAD
+
+
 @dataclass(frozen=True, slots=True)
 class Download:
     version: ObjectVersion
@@ -224,19 +228,17 @@ class ObjectService(Service):
     ) -> tuple[Bucket, ObjectVersion]:
         """The bucket and the version a GET or HEAD reads, authorized. Kept until the store's
         next commit (by any process), so repeated reads of an unchanged store skip it."""
-        now = self._uow.version()
+
+        async def load() -> tuple[Bucket, ObjectVersion]:
+            async with self._uow(read_only=True) as uow:
+                bucket = await self._buckets.find(uow, p, bucket_name, action, key)
+                return bucket, await self._pick(uow, bucket, key, version_id)
+
         wanted = (bucket_name, key, version_id or "")
-        found = self._recent.get(now, wanted) if now is not None else None
-        if found is not None:
+        found, kept = await self._recent.read(self._uow.version(), wanted, load, _weight)
+        if kept:  # authorized for whoever read it first: now for this caller
             self._buckets.check(p, action, found[0], key)
-            return found
-        async with self._uow(read_only=True) as uow:
-            bucket = await self._buckets.find(uow, p, bucket_name, action, key)
-            version = await self._pick(uow, bucket, key, version_id)
-        if now is not None:
-            inline = sum(len(s.data or b"") for s in version.segments)
-            self._recent.put(now, wanted, (bucket, version), inline + RECENT_OVERHEAD)
-        return bucket, version
+        return found
 
     async def _pick(
         self, uow: UnitOfWork, bucket: Bucket, key: str, version_id: str | None

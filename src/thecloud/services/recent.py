@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 from thecloud.domain.common import ListQuery
@@ -52,6 +52,24 @@ class UntilCommit(Generic[K, V]):
             self._weight -= self._items.pop(oldest)[1]
         self._items[key] = (value, weight)
         self._weight += weight
+
+    async def read(
+        self,
+        version: int | None,
+        key: K | None,
+        load: Callable[[], Awaitable[V]],
+        weigh: Callable[[V], int] = lambda _: 0,
+    ) -> tuple[V, bool]:
+        """The value kept for `key` at `version` (and True), or what `load` reads, kept
+        when the store has a version and the read a key (and False)."""
+        if version is None or key is None:
+            return await load(), False
+        found = self.get(version, key)
+        if found is not None:
+            return found, True
+        value = await load()
+        self.put(version, key, value, weigh(value))
+        return value, False
 
     def _move_to(self, version: int) -> None:
         if version > self._version:

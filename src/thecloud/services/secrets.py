@@ -20,6 +20,10 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 LISTED_SECRETS = 50_000  # secrets kept in listed pages until the next commit
 
 
+def _count(page: Page[Secret]) -> int:
+    return len(page.items)
+
+
 def _aad(secret_id: str, tenant_id: str) -> bytes:
     return f"{tenant_id}/{secret_id}".encode()
 
@@ -50,17 +54,14 @@ class SecretService(Service):
         """A page of the tenant's secrets (values stay sealed). Kept until the next commit
         to the store (by any process, where the store counts them: SQLite)."""
         self.allow(p, "secret:list", "secret")
-        now = self._uow.version()
-        key = query_key(p.tenant_id, query) if now is not None else None
-        if now is not None and key is not None:
-            kept = self._listed.get(now, key)
-            if kept is not None:
-                return replace(kept, items=list(kept.items))
-        async with self._uow(read_only=True) as uow:
-            page = await uow.secrets.list(query, p.tenant_id)
-        if now is not None and key is not None:
-            self._listed.put(now, key, replace(page, items=list(page.items)), len(page.items))
-        return page
+
+        async def load() -> Page[Secret]:
+            async with self._uow(read_only=True) as uow:
+                return await uow.secrets.list(query, p.tenant_id)
+
+        key = query_key(p.tenant_id, query)
+        page, _ = await self._listed.read(self._uow.version(), key, load, _count)
+        return replace(page, items=list(page.items))  # the kept page stays as it was read
 
     async def reveal(self, p: Principal, ident: str) -> tuple[Secret, str]:
         """The secret (by id or name) and its plaintext; records the access time.

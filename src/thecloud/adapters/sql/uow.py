@@ -356,9 +356,10 @@ class SqlUnitOfWorkFactory:
         sqlite = is_sqlite(str(engine.url))
         self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
-        # a database in one file: every connection to it sees every commit (data_version)
+        # a database in one file: every connection to it sees every commit (data_version),
+        # and other processes may write it (the writers' gate)
         self._versioned = sqlite and on_disk(database)
-        gate = WriterGate(f"{database}-writers") if sqlite and on_disk(database) else None
+        gate = WriterGate(f"{database}-writers") if self._versioned else None
         self._writer = InlinePool(create_inline_writer(engine.url), gate) if sqlite else None
         url = engine.url.render_as_string(hide_password=False)
         self._pg = None if sqlite else PgReaderPool(url, engine.dialect)
