@@ -94,6 +94,37 @@ async def test_read_only_unit_sees_committed_state_while_a_writer_is_open(db: Db
         assert await r.tenants.count() == 2
 
 
+@pytest.mark.timeout(60)  # a loop held on its thread is past asyncio.timeout's reach: fail here
+async def test_forty_readers_waiting_at_once_neither_stall_the_loop_nor_each_other(
+    db: Db,
+) -> None:
+    """More readers open at once than any pool keeps idle: each waits on something else
+    while its unit is open, and the loop goes on meanwhile (SQLAlchemy's own pool once let
+    15 SQLite connections out and held the 16th reader on the loop thread for 30 s)."""
+    u, _ = await b.seed_tenant(db.uow)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def read() -> object:
+        async with db.uow(read_only=True) as r:
+            await asyncio.sleep(0.2)
+            return await r.users.get(u.id)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with asyncio.timeout(10):
+            seen = await asyncio.gather(*(read() for _ in range(40)))
+    finally:
+        ticker.cancel()
+    assert seen == [u] * 40
+    assert ticks >= 10  # the loop ticked while the readers waited
+
+
 async def write_one(factory: SqlUnitOfWorkFactory, start: asyncio.Event) -> None:
     await start.wait()
     u = b.user()

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from thecloud.domain.errors import InvalidInput
 
@@ -52,8 +53,7 @@ def create_inline_reader(url: str | URL) -> Engine:
     Its connections are in autocommit mode; InlineConnection opens and ends each read
     transaction itself, so the pool's begin/reset machinery stays out of the hot path.
     """
-    sync_url = make_url(url).set(drivername="sqlite")
-    engine = create_sync_engine(sync_url, isolation_level="AUTOCOMMIT")
+    engine = _inline_engine(url)
     _pragmas(engine, "query_only=ON")
     return engine
 
@@ -65,10 +65,20 @@ def create_inline_writer(url: str | URL) -> Engine:
     a busy timeout of 0: a writer never sleeps on the loop thread waiting for another
     process's lock, it waits asynchronously instead (see inline.py).
     """
-    sync_url = make_url(url).set(drivername="sqlite")
-    engine = create_sync_engine(sync_url, isolation_level="AUTOCOMMIT")
+    engine = _inline_engine(url)
     _pragmas(engine, "busy_timeout=0")
     return engine
+
+
+def _inline_engine(url: str | URL) -> Engine:
+    """A synchronous autocommit engine whose connections InlinePool keeps. On a file it has no
+    pool of its own: SQLAlchemy's would let 15 connections out and then block the loop thread
+    for 30 s when a 16th reader opens while the others wait on something. An in-memory
+    database keeps its one connection per thread (a new connection would be a new database).
+    """
+    sync_url = make_url(url).set(drivername="sqlite")
+    pooling: dict[str, Any] = {"poolclass": NullPool} if on_disk(sync_url.database) else {}
+    return create_sync_engine(sync_url, isolation_level="AUTOCOMMIT", **pooling)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
