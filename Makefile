@@ -40,7 +40,8 @@ integration:
 
 e2e:
 	@$(TEST_DNS) scripts/powerdns.sh start
-	@export $$($(TEST_DNS) scripts/powerdns.sh env) && $(UV) run pytest -q tests/e2e
+	@export THECLOUD_TEST_PG_URL=$$(scripts/postgres.sh start) && export $$($(TEST_DNS) scripts/powerdns.sh env) && \
+	  $(UV) run pytest -q tests/e2e
 
 bench: ## benchmarks (not part of `make test`)
 	@scripts/setup.sh --bench >/dev/null

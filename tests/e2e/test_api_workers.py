@@ -68,10 +68,10 @@ def test_lockout_is_shared_by_every_process(spawn: Spawn) -> None:
             assert_error(c.post("/auth/login", json=right), 429, "ACCOUNT_LOCKED")
 
 
-def test_every_process_reads_what_another_just_wrote(spawn: Spawn) -> None:
+def test_every_process_reads_what_another_just_wrote(spawn: Spawn, store: dict[str, str]) -> None:
     """GET and HEAD keep what they looked up until the next commit by any process: a write
     through one process is what the next read through either one returns, with no wait."""
-    server = spawn(THECLOUD_WORKERS="2")
+    server = spawn(THECLOUD_WORKERS="2", **store)
     user = server.register("s3rw")
     key_id, secret = server.s3_credentials(user)
 
@@ -102,10 +102,12 @@ def test_every_process_reads_what_another_just_wrote(spawn: Spawn) -> None:
         assert httpx.get(f"{server.s3_url}/rw-everywhere/open").status_code == 403
 
 
-def test_every_process_lists_the_secret_another_just_made(spawn: Spawn) -> None:
+def test_every_process_lists_the_secret_another_just_made(
+    spawn: Spawn, store: dict[str, str]
+) -> None:
     """A page of secrets is kept until the next commit by any process: a secret made or
     deleted through one process shows in the next list through either one."""
-    server = spawn(THECLOUD_WORKERS="2")
+    server = spawn(THECLOUD_WORKERS="2", **store)
     user = server.register("lists")
 
     def names() -> list[str]:  # on a new connection: the kernel picks the process

@@ -7,7 +7,7 @@ import contextlib
 import sqlite3
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from tests.integration.conftest import pg_url
 from thecloud.adapters.sql import inline
 from thecloud.adapters.sql.engine import create_engine
 from thecloud.adapters.sql.migrate import upgrade
+from thecloud.adapters.sql.notify import asyncpg_dsn
 from thecloud.adapters.sql.uow import SqlUnitOfWorkFactory
 from thecloud.domain.common import ListQuery
 from thecloud.domain.errors import BackendUnavailable
@@ -338,58 +339,112 @@ async def test_an_abandoned_wait_for_the_gate_does_not_keep_it(
 # --- version(): what a read may be kept on ------------------------------------------------
 
 
+async def steady(factory: SqlUnitOfWorkFactory) -> int:
+    """The version once two calls in a row agree. PostgreSQL's snapshot is the whole
+    cluster's: a transaction of autovacuum's, or of another database, may end meanwhile."""
+    last = await factory.version()
+    for _ in range(50):
+        now = await factory.version()
+        if now is not None and now == last:
+            return now
+        last = now
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the version never held still (last {last})")
+
+
+async def unmoved_by(factory: SqlUnitOfWorkFactory, action: Callable[[], Awaitable[None]]) -> bool:
+    """Whether `action` leaves the version where it was (asked again if something else
+    moved it meanwhile: an action that moves it moves it every time)."""
+    for _ in range(3):
+        before = await steady(factory)
+        await action()
+        if await factory.version() == before:
+            return True
+    return False
+
+
 async def test_the_version_moves_with_every_commit_and_only_then(db: Db) -> None:
-    if db.backend == "postgres":  # no commit count without a round trip: nothing is kept
-        assert db.uow.version() is None
-        return
-    first = db.uow.version()
-    assert first is not None and db.uow.version() == first
-    async with db.uow(read_only=True) as r:  # reads do not move it
-        await r.users.count()
-    async with db.uow() as w:  # nor does a write that is rolled back
-        await w.tenants.add(b.tenant(b.uniq("owner")))
-    assert db.uow.version() == first
-    await b.seed_tenant(db.uow)
-    second = db.uow.version()
-    assert second is not None and second > first and db.uow.version() == second
+    async def read() -> None:
+        async with db.uow(read_only=True) as r:
+            await r.users.count()
+
+    async def write_nothing() -> None:
+        async with db.uow() as w:
+            await w.users.count()
+            await w.commit()
+
+    async def roll_back() -> None:
+        async with db.uow() as w:
+            await w.tenants.add(b.tenant(b.uniq("owner")))
+
+    assert await unmoved_by(db.uow, read)
+    assert await unmoved_by(db.uow, write_nothing)
+    if db.backend == "sqlite":  # PostgreSQL: a transaction that wrote ends either way
+        assert await unmoved_by(db.uow, roll_back)
+    for _ in range(3):
+        first = await steady(db.uow)
+        await b.seed_tenant(db.uow)
+        assert (await db.uow.version() or 0) > first
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's commit count
+OTHER_PROCESS = {
+    "sqlite": (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute(\"UPDATE tenants SET name = 'renamed'\")\n"
+    ),
+    "postgres": (
+        "import asyncio, asyncpg, sys\n"
+        "async def main():\n"
+        "    c = await asyncpg.connect(sys.argv[1])\n"
+        "    await c.execute(\"UPDATE tenants SET name = 'renamed'\")\n"
+        "    await c.close()\n"
+        "asyncio.run(main())\n"
+    ),
+}
+
+
 async def test_the_version_sees_commits_of_other_connections_and_processes(db: Db) -> None:
     other = SqlUnitOfWorkFactory(db.engine, lambda _: None)  # another process's factory
     try:
-        before = db.uow.version()
+        before = await steady(db.uow)
         await b.seed_tenant(other)
-        after = db.uow.version()
-        assert before is not None and after is not None and after > before
-        path = make_url(db.url).database
-        assert path is not None
-        script = (
-            "import sqlite3, sys\n"
-            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "c.execute(\"UPDATE tenants SET name = 'renamed'\")\n"
-        )
-        done = await asyncio.create_subprocess_exec(sys.executable, "-c", script, path)
+        after = await steady(db.uow)
+        assert after > before
+        target = make_url(db.url).database if db.backend == "sqlite" else asyncpg_dsn(db.url)
+        assert target is not None
+        script = OTHER_PROCESS[db.backend]
+        done = await asyncio.create_subprocess_exec(sys.executable, "-c", script, target)
         assert await done.wait() == 0
-        last = db.uow.version()
-        assert last is not None and last > after
+        assert (await db.uow.version() or 0) > after
     finally:
         await other.dispose()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_the_version_keeps_growing_over_a_new_probe_connection(db: Db) -> None:
-    before = db.uow.version()
+    before = await db.uow.version()
     assert before is not None
     await db.uow.dispose()  # the probe connection goes; the next call opens another
-    assert (db.uow.version() or 0) > before
+    assert (await db.uow.version() or 0) > before
+
+
+async def test_an_unreachable_database_has_no_version(backend: str, tmp_path: Path) -> None:
+    for url in unreachable_urls(backend, str(tmp_path)):
+        engine = create_engine(url)
+        factory = SqlUnitOfWorkFactory(engine, lambda _: None)
+        try:
+            assert await factory.version() is None
+        finally:
+            await factory.dispose()
+            await engine.dispose()
 
 
 async def test_an_in_memory_database_keeps_nothing() -> None:
     engine = create_engine("sqlite+aiosqlite:///:memory:")
     factory = SqlUnitOfWorkFactory(engine, lambda _: None)
     try:
-        assert factory.version() is None
+        assert await factory.version() is None
     finally:
         await factory.dispose()
         await engine.dispose()
@@ -401,11 +456,11 @@ async def test_a_database_not_made_yet_keeps_nothing_and_is_not_made(tmp_path: P
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     factory = SqlUnitOfWorkFactory(engine, lambda _: None)
     try:
-        assert factory.version() is None and not path.exists()
+        assert await factory.version() is None and not path.exists()
         await upgrade(f"sqlite+aiosqlite:///{path}")  # made now: counted from here on
-        first = factory.version()
+        first = await factory.version()
         await b.seed_tenant(factory)
-        assert first is not None and (factory.version() or 0) > first
+        assert first is not None and (await factory.version() or 0) > first
     finally:
         await factory.dispose()
         await engine.dispose()

@@ -165,9 +165,11 @@ class UnitOfWorkFactory(Protocol):
         already: SQLite in WAL mode with synchronous=NORMAL)."""
         ...
 
-    def version(self) -> int | None:
+    async def version(self) -> int | None:
         """A number that grows whenever a commit has landed since the last call, by anyone
         (this process or another): what was read after seeing `n` is still current while
-        `version()` returns `n`. None where the store cannot tell without a round trip
-        (PostgreSQL): nothing may then be kept across requests on its strength."""
+        `version()` returns `n`. SQLite in a file tells without a round trip, PostgreSQL
+        with one light query (worth it where it saves a heavier read: a list, a lookup of
+        two rows). None where the store cannot tell (an in-memory database): nothing may
+        then be kept across requests on its strength."""
         ...

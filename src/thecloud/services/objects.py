@@ -235,7 +235,7 @@ class ObjectService(Service):
                 return bucket, await self._pick(uow, bucket, key, version_id)
 
         wanted = (bucket_name, key, version_id or "")
-        found, kept = await self._recent.read(self._uow.version(), wanted, load, _weight)
+        found, kept = await self._recent.read(await self._uow.version(), wanted, load, _weight)
         if kept:  # authorized for whoever read it first: now for this caller
             self._buckets.check(p, action, found[0], key)
         return found

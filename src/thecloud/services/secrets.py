@@ -52,7 +52,7 @@ class SecretService(Service):
 
     async def list(self, p: Principal, query: ListQuery) -> Page[Secret]:
         """A page of the tenant's secrets (values stay sealed). Kept until the next commit
-        to the store (by any process, where the store counts them: SQLite)."""
+        to the store by any process (where the store can tell: not in memory)."""
         self.allow(p, "secret:list", "secret")
 
         async def load() -> Page[Secret]:
@@ -60,7 +60,7 @@ class SecretService(Service):
                 return await uow.secrets.list(query, p.tenant_id)
 
         key = query_key(p.tenant_id, query)
-        page, _ = await self._listed.read(self._uow.version(), key, load, _count)
+        page, _ = await self._listed.read(await self._uow.version(), key, load, _count)
         return replace(page, items=list(page.items))  # the kept page stays as it was read
 
     async def reveal(self, p: Principal, ident: str) -> tuple[Secret, str]:

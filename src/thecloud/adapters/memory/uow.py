@@ -149,5 +149,5 @@ class MemoryUnitOfWorkFactory:
     async def sync(self) -> None:
         """Nothing to flush: memory is as durable as it gets."""
 
-    def version(self) -> int:
+    async def version(self) -> int:
         return self.store.version

@@ -37,6 +37,7 @@ APP_NAME = "thecloud-reader"
 # Timestamps travel as ISO 8601 text in UTC: `datetime.fromisoformat` (C) reads a list's
 # hundreds of them in a third of the time asyncpg's binary decoder takes.
 _SESSION = {"application_name": APP_NAME, "timezone": "UTC", "datestyle": "ISO, YMD"}
+_SNAPSHOT = "SELECT pg_current_snapshot()::text"
 _PLAIN = (str, int, float, bool, bytes, type(None))
 
 
@@ -59,6 +60,31 @@ class PgReaderPool:
         self._idle: list[tuple[asyncpg.Connection, asyncio.AbstractEventLoop]] = []
         self._plans: dict[int, Plan | None] = {}
         self._slots: asyncio.Semaphore | None = None
+        self._snapshot: str | None = None  # the last snapshot version() saw
+        self._version = 0  # how many different snapshots it has seen
+
+    async def version(self) -> int | None:
+        """A number that moves on whenever a transaction that wrote has ended since the last
+        call: PostgreSQL's current snapshot (xmin, xmax and the transactions in progress)
+        changes then and only then, since a writer holds a transaction id from its first
+        write to its end. One light round trip; None when it cannot be read."""
+        try:
+            conn = await self.acquire()
+        except BackendUnavailable:
+            return None
+        broken = False
+        try:
+            snapshot = await conn.fetchval(_SNAPSHOT)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            broken = True
+            return None
+        finally:
+            self.release(conn, broken=broken)
+        if snapshot != self._snapshot:
+            # snapshots only move forward: one seen late (an older read answered after a
+            # newer one) counts as a change, never as the newer one's equal
+            self._snapshot, self._version = snapshot, self._version + 1
+        return self._version
 
     def plan(self, statement: Any) -> Plan | None:
         key = id(statement)

@@ -370,9 +370,11 @@ class SqlUnitOfWorkFactory:
         if self._wal is not None:
             await self._wal.sync()
 
-    def version(self) -> int | None:
-        """On SQLite in a file, its commit count as one connection sees it; PostgreSQL has
-        none without a round trip."""
+    async def version(self) -> int | None:
+        """On SQLite in a file, its commit count as one connection sees it (no round trip);
+        on PostgreSQL, its current snapshot (one light round trip); in memory, none."""
+        if self._pg is not None:
+            return await self._pg.version()
         if self._reader is None or not self._versioned:
             return None
         return self._reader.data_version()
