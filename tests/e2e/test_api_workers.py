@@ -123,3 +123,32 @@ def test_every_process_lists_the_secret_another_just_made(
     with httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]}) as c:
         assert c.delete("/secrets/s0").status_code == 204
     assert all(names() == made[1:] for _ in range(8))
+
+
+def test_every_process_reads_the_value_another_just_changed(
+    spawn: Spawn, store: dict[str, str]
+) -> None:
+    """A secret read is kept until the next commit by any process: a new value or a
+    deletion through one process is what the next read through either one sees."""
+    server = spawn(THECLOUD_WORKERS="2", **store)
+    user = server.register("reads")
+
+    def fresh() -> httpx.Client:  # a new connection: the kernel picks the process
+        return httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]})
+
+    with fresh() as c:
+        assert c.post("/secrets", json={"name": "db-url", "value": "v0"}).status_code == 201
+    for round_ in range(1, 4):
+        for _ in range(8):  # both processes read it, and keep it
+            with fresh() as c:
+                assert c.get("/secrets/db-url").json()["data"]["value"] == f"v{round_ - 1}"
+        with fresh() as c:
+            assert c.put("/secrets/db-url", json={"value": f"v{round_}"}).status_code == 200
+    for _ in range(8):
+        with fresh() as c:
+            assert c.get("/secrets/db-url").json()["data"]["value"] == "v3"
+    with fresh() as c:
+        assert c.delete("/secrets/db-url").status_code == 204
+    for _ in range(8):
+        with fresh() as c:
+            assert c.get("/secrets/db-url").status_code == 404

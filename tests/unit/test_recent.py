@@ -5,6 +5,7 @@ authorized every time)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -12,7 +13,7 @@ from tests.unit.conftest import Account, Harness
 from tests.unit.test_objects import code, give_policy, member_with_key, new_bucket, put, read
 from thecloud.adapters.memory.uow import MemoryUnitOfWork, MemoryUnitOfWorkFactory
 from thecloud.domain.common import ListQuery, PageRequest
-from thecloud.domain.errors import Forbidden
+from thecloud.domain.errors import Forbidden, NotFound
 from thecloud.domain.identity import Principal
 from thecloud.domain.objects import S3Forbidden, S3NotFound
 from thecloud.services.recent import UntilCommit
@@ -174,3 +175,48 @@ async def test_a_kept_page_is_refused_to_who_may_not_list(h: Harness, owner: Acc
     assert (await h.cloud.secrets.list(p, ListQuery())).total == 1  # kept now
     with pytest.raises(Forbidden):
         await h.cloud.secrets.list(member, ListQuery())
+
+
+# --- secrets read by id or name -------------------------------------------------------------
+
+
+async def test_a_secret_read_is_kept_per_tenant_until_a_commit(
+    h: Harness, owner: Account, lookups: Lookups, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("thecloud.services.secrets.ACCESS_RESOLUTION", timedelta(days=1))
+    p = owner.principal
+    stranger = (await h.register("stranger")).principal
+    made = await h.cloud.secrets.create(p, "db-url", "postgres://one")
+    for _ in range(2):  # the first read writes the access time (a commit), the second keeps
+        assert (await h.cloud.secrets.reveal(p, "db-url"))[1] == "postgres://one"
+    lookups.clear()
+    assert (await h.cloud.secrets.reveal(p, "db-url"))[1] == "postgres://one"
+    assert lookups == []  # nothing looked up (and the access time is a day fresh)
+    with pytest.raises(NotFound):  # the same name in another tenant is not this one
+        await h.cloud.secrets.reveal(stranger, "db-url")
+    await h.cloud.secrets.update(p, made.id, "postgres://two", None)
+    lookups.clear()
+    assert (await h.cloud.secrets.reveal(p, "db-url"))[1] == "postgres://two"
+    assert lookups == [True]
+    await h.cloud.secrets.delete(p, "db-url")
+    with pytest.raises(NotFound):
+        await h.cloud.secrets.reveal(p, "db-url")
+
+
+async def test_a_kept_secret_is_refused_to_who_may_not_read_it(
+    h: Harness, owner: Account, lookups: Lookups, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("thecloud.services.secrets.ACCESS_RESOLUTION", timedelta(days=1))
+    p = owner.principal
+    await h.cloud.secrets.create(p, "db-url", "value")
+    member, key = await member_with_key(h, owner, "developer")
+    await give_policy(
+        h, owner, member, {"Effect": "Deny", "Action": "secret:read", "Resource": "*"}
+    )
+    member = await h.login_key(key, owner.tenant_id)
+    for _ in range(2):  # the first read writes the access time (a commit), the second keeps
+        assert (await h.cloud.secrets.reveal(p, "db-url"))[1] == "value"
+    lookups.clear()
+    with pytest.raises(Forbidden):
+        await h.cloud.secrets.reveal(member, "db-url")
+    assert lookups == []  # refused on what was kept, not on a fresh lookup

@@ -18,6 +18,11 @@ from thecloud.services.recent import UntilCommit, query_key
 ACCESS_RESOLUTION = timedelta(seconds=1)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 LISTED_SECRETS = 50_000  # secrets kept in listed pages until the next commit
+FOUND_BYTES = 8 << 20  # sealed secrets kept (by id or name) until the next commit
+
+
+def _size(secret: Secret) -> int:
+    return len(secret.ciphertext) + 512  # and the fields around it
 
 
 def _count(page: Page[Secret]) -> int:
@@ -34,6 +39,7 @@ class SecretService(Service):
         self._cipher = cipher
         self._touched: dict[str, datetime] = {}
         self._listed: UntilCommit[Hashable, Page[Secret]] = UntilCommit(256, LISTED_SECRETS)
+        self._found: UntilCommit[tuple[str, str], Secret] = UntilCommit(4096, FOUND_BYTES)
 
     async def create(self, p: Principal, name: str, value: str, description: str = "") -> Secret:
         validate_secret_name(name)
@@ -67,10 +73,17 @@ class SecretService(Service):
         """The secret (by id or name) and its plaintext; records the access time.
 
         Like a filesystem's relatime, `last_accessed_at` is written at most once per
-        ACCESS_RESOLUTION, so hot secrets are not a write per read.
+        ACCESS_RESOLUTION, so hot secrets are not a write per read. The sealed secret is
+        kept until the next commit to the store, like a listed page; the value is opened
+        for every call, after it is authorized.
         """
-        async with self._uow(read_only=True) as uow:
-            secret = await self._find(uow, p, ident)
+
+        async def load() -> Secret:
+            async with self._uow(read_only=True) as uow:
+                return await self._find(uow, p, ident)
+
+        key = (p.tenant_id, ident)
+        secret, _ = await self._found.read(await self._uow.version(), key, load, _size)
         self.allow(p, "secret:read", "secret", secret.id, secret.name)
         secret = await self._touch(secret)
         aad = _aad(secret.id, secret.tenant_id)

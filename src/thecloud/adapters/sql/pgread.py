@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from sqlalchemy.engine import Dialect
@@ -37,6 +38,7 @@ APP_NAME = "thecloud-reader"
 # Timestamps travel as ISO 8601 text in UTC: `datetime.fromisoformat` (C) reads a list's
 # hundreds of them in a third of the time asyncpg's binary decoder takes.
 _SESSION = {"application_name": APP_NAME, "timezone": "UTC", "datestyle": "ISO, YMD"}
+T = TypeVar("T")
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 _PLAIN = (str, int, float, bool, bytes, type(None))
 
@@ -62,12 +64,17 @@ class PgReaderPool:
         self._slots: asyncio.Semaphore | None = None
         self._snapshot: str | None = None  # the last snapshot version() saw
         self._version = 0  # how many different snapshots it has seen
+        self._probe: SharedProbe[int | None] = SharedProbe(self._read_version)
 
     async def version(self) -> int | None:
         """A number that moves on whenever a transaction that wrote has ended since the last
         call: PostgreSQL's current snapshot (xmin, xmax and the transactions in progress)
         changes then and only then, since a writer holds a transaction id from its first
-        write to its end. One light round trip; None when it cannot be read."""
+        write to its end. Callers at once share one light query, sent after they asked;
+        None when it cannot be read."""
+        return await self._probe.ask()
+
+    async def _read_version(self) -> int | None:
         try:
             conn = await self.acquire()
         except BackendUnavailable:
@@ -80,9 +87,7 @@ class PgReaderPool:
             return None
         finally:
             self.release(conn, broken=broken)
-        if snapshot != self._snapshot:
-            # snapshots only move forward: one seen late (an older read answered after a
-            # newer one) counts as a change, never as the newer one's equal
+        if snapshot != self._snapshot:  # one query at a time: seen in the order taken
             self._snapshot, self._version = snapshot, self._version + 1
         return self._version
 
@@ -141,6 +146,51 @@ class PgReaderPool:
                 await conn.close(timeout=5)
             else:
                 _drop(conn)
+
+
+class SharedProbe(Generic[T]):
+    """One read at a time, shared by everyone who asked before it was sent.
+
+    A caller never gets the answer of a read sent before it asked (that read may have run
+    before a commit the caller has already seen): it waits for the next one, which goes
+    out as soon as the running one is back and answers everyone waiting by then. Under
+    load one query serves many requests; a lone caller waits for its own.
+    """
+
+    def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
+        self._read = read
+        self._waiting: asyncio.Future[T] | None = None  # answered by the next read sent
+        self._runner: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def ask(self) -> T:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new loop (tests): nothing of the old one is usable
+            self._loop, self._waiting, self._runner = loop, None, None
+        if self._waiting is None:
+            self._waiting = loop.create_future()
+        waiting = self._waiting
+        if self._runner is None:
+            self._runner = loop.create_task(self._run())
+        return await asyncio.shield(waiting)
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting is not None:
+                # everyone waiting asked before this read goes out
+                waiting, self._waiting = self._waiting, None
+                try:
+                    waiting.set_result(await self._read())
+                except Exception as exc:
+                    waiting.set_exception(exc)
+                except BaseException:
+                    waiting.cancel()
+                    raise
+        finally:
+            self._runner = None
+            if self._waiting is not None and not self._waiting.done():
+                self._waiting.cancel()  # stopped (the loop is closing): nobody is left waiting
+                self._waiting = None
 
 
 def _connection_lost(exc: Exception) -> bool:
