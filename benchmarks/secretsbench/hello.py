@@ -25,15 +25,18 @@ def verify_hello(target: Target) -> None:
         raise BenchError(f"GET {target.url} did not answer {{'hello': 'world'}}")
 
 
-def bench_hello_app(cfg: Config, report: Report, kind: str, call: str) -> None:
-    """Measure one hello_app.py variant, with cfg.workers uvicorn workers, at 32 connections."""
+def bench_hello_app(
+    cfg: Config, report: Report, kind: str, call: str, concurrency: int = HELLO_CONCURRENCY
+) -> None:
+    """Measure one hello_app.py variant, with cfg.workers uvicorn workers, at `concurrency`
+    connections (32 unless told)."""
     port = free_port()
     url = f"http://{HOST}:{port}/"
     argv = [PYTHON, str(HELLO_APP), kind, "--port", str(port), "--workers", str(cfg.workers)]
     with http_server(f"hello-{kind}", argv, url, cfg.workdir, workers=cfg.workers) as pid:
         target = Target("GET", url, {})
         verify_hello(target)
-        load = Load("hello", call, target, HELLO_CONCURRENCY, (pid,), cfg.workers)
+        load = Load("hello", call, target, concurrency, (pid,), cfg.workers)
         measure(cfg, report, load)
 
 
@@ -47,9 +50,11 @@ def bench_health_live(cfg: Config, report: Report) -> None:
 
 
 def hello_steps(cfg: Config, report: Report) -> list[tuple[str, Callable[[], None]]]:
-    """The three hello rows as independent steps (one failing does not stop the others)."""
+    """The hello rows as independent steps (one failing does not stop the others): FastAPI
+    also with one connection, the ceiling of the one-client rows."""
     return [
         ("hello/fastapi", lambda: bench_hello_app(cfg, report, "fastapi", HELLO_FASTAPI)),
+        ("hello/fastapi-c1", lambda: bench_hello_app(cfg, report, "fastapi", HELLO_FASTAPI, 1)),
         ("hello/starlette", lambda: bench_hello_app(cfg, report, "starlette", HELLO_STARLETTE)),
         ("hello/health-live", lambda: bench_health_live(cfg, report)),
     ]

@@ -46,7 +46,14 @@ def p99_line(r: Entry) -> str:
 
 def ceiling_line(r: Entry) -> str:
     """One fraction-of-the-ceiling line."""
-    return f"w={r['workers']:<2} {r['group']:<9} {r['call']:<17} {r['fraction']:>7.1%}"
+    head = f"w={r['workers']:<2} {r['group']:<9} {r['call']:<17} c={r['concurrency']:<3}"
+    return f"{head} {r['fraction']:>7.1%}"
+
+
+def ceiling_moto_line(r: Entry) -> str:
+    """One line of the FastAPI ceiling in moto multiples."""
+    head = f"w={r['workers']:<2} fastapi-hello vs moto {r['call']:<17} c={r['concurrency']:<3}"
+    return f"{head} {r['ratio']:>6.1f}x"
 
 
 def rps_cell(rps: float | None) -> str:
@@ -67,9 +74,12 @@ def print_summary(data: Summary) -> None:
     print_block(vs_moto, data["vs_moto"], "(needs moto and a backend)", moto_line)
     p99 = f"p99 at 32 connections (target <= {P99_TARGET_MS:.0f} ms, no errors):"
     print_block(p99, data["p99_at_32"], "(needs a backend)", p99_line)
-    ceiling = "fraction of the plain FastAPI hello-world req/s, same worker count (32 connections):"
+    ceiling = "fraction of the plain FastAPI hello-world req/s, same workers and connections:"
     empty = "(needs the fastapi hello row and one of ours)"
     print_block(ceiling, data["fastapi_ceiling_fraction"], empty, ceiling_line)
+    reach = "the FastAPI hello-world in multiples of moto (10x a call needs this above 10x):"
+    empty = "(needs the fastapi hello row and moto)"
+    print_block(reach, data["fastapi_ceiling_vs_moto"], empty, ceiling_moto_line)
     if data["by_workers"]:
         scaling = "req/s by worker count (moto_server: always one process):"
         print_block(scaling, data["by_workers"], "", scaling_line)
