@@ -69,9 +69,9 @@ class PgReaderPool:
     async def version(self) -> int | None:
         """A number that moves on whenever a transaction that wrote has ended since the last
         call: PostgreSQL's current snapshot (xmin, xmax and the transactions in progress)
-        changes then and only then, since a writer holds a transaction id from its first
-        write to its end. Callers at once share one light query, sent after they asked;
-        None when it cannot be read."""
+        changes then and only then (or when one that only locked rows ended), since such a
+        transaction holds an id from its first write or lock to its end. Callers at once
+        share one light query, sent after they asked; None when it cannot be read."""
         return await self._probe.ask()
 
     async def _read_version(self) -> int | None:
@@ -171,12 +171,12 @@ class SharedProbe(Generic[T]):
             self._waiting = loop.create_future()
         waiting = self._waiting
         if self._runner is None:
-            self._runner = loop.create_task(self._run())
+            self._runner = loop.create_task(self._run(loop))
         return await asyncio.shield(waiting)
 
-    async def _run(self) -> None:
+    async def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            while self._waiting is not None:
+            while self._loop is loop and self._waiting is not None:
                 # everyone waiting asked before this read goes out
                 waiting, self._waiting = self._waiting, None
                 try:
@@ -187,10 +187,11 @@ class SharedProbe(Generic[T]):
                     waiting.cancel()
                     raise
         finally:
-            self._runner = None
-            if self._waiting is not None and not self._waiting.done():
-                self._waiting.cancel()  # stopped (the loop is closing): nobody is left waiting
-                self._waiting = None
+            if self._loop is loop:  # else another loop took over: its state is not ours
+                self._runner = None
+                if self._waiting is not None and not self._waiting.done():
+                    self._waiting.cancel()  # stopped (the loop is closing): nobody is left
+                    self._waiting = None
 
 
 def _connection_lost(exc: Exception) -> bool:
