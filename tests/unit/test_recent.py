@@ -164,14 +164,18 @@ async def test_a_listed_page_is_kept_per_tenant_and_query_until_a_commit(
     assert (await h.cloud.secrets.list(p, ListQuery())).total == 4
 
 
+async def denied(h: Harness, owner: Account, action: str) -> Principal:
+    """A developer of the owner's tenant, with `action` denied by a policy, after the
+    owner made the secret db-url."""
+    await h.cloud.secrets.create(owner.principal, "db-url", "value")
+    member, key = await member_with_key(h, owner, "developer")
+    await give_policy(h, owner, member, {"Effect": "Deny", "Action": action, "Resource": "*"})
+    return await h.login_key(key, owner.tenant_id)
+
+
 async def test_a_kept_page_is_refused_to_who_may_not_list(h: Harness, owner: Account) -> None:
     p = owner.principal
-    await h.cloud.secrets.create(p, "db-url", "value")
-    member, key = await member_with_key(h, owner, "developer")
-    await give_policy(
-        h, owner, member, {"Effect": "Deny", "Action": "secret:list", "Resource": "*"}
-    )
-    member = await h.login_key(key, owner.tenant_id)
+    member = await denied(h, owner, "secret:list")
     assert (await h.cloud.secrets.list(p, ListQuery())).total == 1  # kept now
     with pytest.raises(Forbidden):
         await h.cloud.secrets.list(member, ListQuery())
@@ -208,12 +212,7 @@ async def test_a_kept_secret_is_refused_to_who_may_not_read_it(
 ) -> None:
     monkeypatch.setattr("thecloud.services.secrets.ACCESS_RESOLUTION", timedelta(days=1))
     p = owner.principal
-    await h.cloud.secrets.create(p, "db-url", "value")
-    member, key = await member_with_key(h, owner, "developer")
-    await give_policy(
-        h, owner, member, {"Effect": "Deny", "Action": "secret:read", "Resource": "*"}
-    )
-    member = await h.login_key(key, owner.tenant_id)
+    member = await denied(h, owner, "secret:read")
     for _ in range(2):  # the first read writes the access time (a commit), the second keeps
         assert (await h.cloud.secrets.reveal(p, "db-url"))[1] == "value"
     lookups.clear()
