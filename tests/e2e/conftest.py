@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.e2e.dns_support import dns_env, remove_zones
-from thecloud.adapters.sql.notify import asyncpg_dsn
+from tests.pg_support import create_pg_database, drop_pg_database, pg_url
 from thecloud.adapters.teardown import release_installation
 
 
@@ -291,20 +289,6 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         stop_server(srv)
 
 
-PG_MISSING = (
-    "THECLOUD_TEST_PG_URL is not set: run `make test` or `make e2e`, which start a throwaway "
-    "PostgreSQL (scripts/postgres.sh) and export its URL"
-)
-
-
-async def _pg_admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """The metadata store a spawned server runs on, as its environment: the tier's own
@@ -313,13 +297,8 @@ def store(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if request.param == "sqlite":
         yield {}
         return
-    server = os.environ.get("THECLOUD_TEST_PG_URL", "").strip()
-    if not server:
-        pytest.fail(PG_MISSING, pytrace=False)
-    name = f"thecloud_e2e_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    url = asyncio.run(create_pg_database(pg_url()))
     try:
         yield {"THECLOUD_DATABASE_URL": url}
     finally:
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_pg_database(url))

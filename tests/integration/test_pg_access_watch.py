@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from sqlalchemy import text
 
-from tests.integration.conftest import fresh_pg_database, pg_url
+from tests.pg_support import fresh_pg_database, pg_url
 from thecloud.adapters.sql.engine import create_engine
 from thecloud.adapters.sql.migrate import upgrade
 from thecloud.adapters.sql.notify import APP_NAME, PgAccessWatch

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from tests.integration import builders as b
 from tests.integration.builders import Db
-from tests.integration.conftest import pg_url
+from tests.pg_support import pg_url
 from thecloud.adapters.sql import inline
 from thecloud.adapters.sql.engine import create_engine
 from thecloud.adapters.sql.migrate import upgrade
