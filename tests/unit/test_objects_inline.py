@@ -15,8 +15,10 @@ from tests.unit.conftest import Account, Harness, WatchedBus, unit_settings
 from tests.unit.test_objects import (
     Body,
     blobs,
+    code,
     customer_key,
     etag_of,
+    member_with_key,
     new_bucket,
     put,
     read,
@@ -24,7 +26,7 @@ from tests.unit.test_objects import (
 )
 from thecloud.bootstrap import Adapters, Container, bootstrap
 from thecloud.domain.errors import CloudError
-from thecloud.domain.objects import ByteRange, ObjectAttrs, S3Invalid
+from thecloud.domain.objects import ByteRange, ObjectAttrs, S3Forbidden, S3Invalid, S3NotFound
 
 LIMIT = 1024  # the inline threshold of these tests, bytes
 
@@ -85,6 +87,41 @@ async def test_a_body_that_fails_its_checks_leaves_nothing_inline_or_in_the_stor
         await h.cloud.objects.put(p, "photos", "k", bad, ObjectAttrs())
     assert not await versions_of(h, p, "photos", "k")
     assert not blobs(h).blobs and not blobs(h).staging
+
+
+class Counted(Body):
+    """A body that counts the bytes the service took from it."""
+
+    taken = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in super().chunks():
+            self.taken += len(chunk)
+            yield chunk
+
+
+async def test_a_small_put_is_authorized_in_its_transaction_and_a_large_one_before_its_data(
+    h: Harness, owner: Account
+) -> None:
+    """A body kept inline is authorized once, where it is made current; one going to a blob
+    is authorized before any of it is stored. Either way a refusal stores nothing."""
+    p = owner.principal
+    await new_bucket(h, p)
+    made = await put(h, p, "photos", "k", b"mine")
+    viewer, _ = await member_with_key(h, owner, "viewer")
+    for size in (10, LIMIT, LIMIT + 1, LIMIT * 8):
+        body = Counted(b"v" * size, piece=100)
+        with pytest.raises(S3Forbidden) as exc:
+            await h.cloud.objects.put(viewer, "photos", "k", body, ObjectAttrs())
+        assert code(exc) == "AccessDenied"
+        assert body.taken <= LIMIT + 100  # at most the threshold and one piece were read
+        missing = Counted(b"m" * size, piece=100)
+        with pytest.raises(S3NotFound) as exc:
+            await h.cloud.objects.put(p, "nope", "k", missing, ObjectAttrs())
+        assert code(exc) == "NoSuchBucket" and missing.taken <= LIMIT + 100
+    assert not blobs(h).blobs and not blobs(h).staging
+    assert [v.version_id for v in await versions_of(h, p, "photos", "k")] == [made.version_id]
+    assert await read(h, p, "photos", "k") == b"mine"
 
 
 async def test_overwrites_versions_and_deletes_of_inline_objects(

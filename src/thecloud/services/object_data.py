@@ -23,6 +23,22 @@ class ObjectData:
     def __init__(self, store: ObjectStore, keys: DataKeys, inline_max: int = 0) -> None:
         self._store, self._keys, self._inline_max = store, keys, inline_max
 
+    async def peek(self, chunks: AsyncIterator[bytes]) -> tuple[bytes | None, AsyncIterator[bytes]]:
+        """Reads a body that may be kept inline: `(body, ...)` when it ended within
+        `inline_max` bytes (all of it read), otherwise `(None, chunks)`, the whole body again
+        (what was read, then the rest), for write()."""
+        held: list[bytes] = []
+        size = 0
+        if self._inline_max > 0:
+            async for chunk in chunks:
+                held.append(chunk)
+                size += len(chunk)
+                if size > self._inline_max:
+                    return None, _chained(held, chunks)
+        else:
+            return None, chunks
+        return b"".join(held), chunks
+
     async def write(
         self,
         tenant_id: str,
@@ -63,13 +79,19 @@ class ObjectData:
                 await writer.abort()
             raise
         if writer is None:
-            return self._inline(tenant_id, data_key, b"".join(held), customer), digest
+            return self.inline(tenant_id, b"".join(held), customer, data_key), digest
         sealed = self._keys.seal(tenant_id, data_key, writer.blob_id.encode(), _key(customer))
         return Segment(writer.blob_id, writer.size, sealed), digest
 
-    def _inline(
-        self, tenant_id: str, data_key: bytes, body: bytes, customer: CustomerKey | None
+    def inline(
+        self,
+        tenant_id: str,
+        body: bytes,
+        customer: CustomerKey | None,
+        data_key: bytes | None = None,
     ) -> Segment:
+        """A segment that keeps `body` (encrypted with a fresh data key) in its row."""
+        data_key = data_key if data_key is not None else self._keys.new()
         blob_id = uuid.uuid4().hex
         aad = blob_id.encode()
         sealed = self._keys.seal(tenant_id, data_key, aad, _key(customer))
@@ -134,6 +156,13 @@ class Hashing:
 
     def digest(self) -> PayloadDigest:
         return PayloadDigest(md5=self._md5.digest(), checksums={})
+
+
+async def _chained(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in head:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
 
 
 def _key(customer: CustomerKey | None) -> bytes | None:

@@ -95,9 +95,31 @@ class ObjectService(Service):
         against the current version in the same transaction."""
         validate_key(key)
         validate_metadata(attrs.metadata)
+        small, chunks = await self._data.peek(payload.chunks())
+        if small is not None:
+            # a body kept in its row: no data of its own to write first, so the bucket is
+            # looked up (and the put authorized) once, in the transaction that makes it
+            digest = payload.digest()
+            # sealed for the caller's tenant, which owns every bucket it can write to, before
+            # the transaction (a bucket of another tenant's has it sealed again there)
+            sealed = self._data.inline(p.tenant_id, small, customer)
+
+            def build(bucket: Bucket) -> ObjectVersion:
+                segment = (
+                    sealed
+                    if bucket.tenant_id == p.tenant_id
+                    else self._data.inline(bucket.tenant_id, small, customer)
+                )
+                return self.new_version(p, bucket, key, attrs, [segment], digest, customer)
+
+            made, replaced = await self._commit(
+                p, bucket_name, key, build, "s3:PutObject", None, expect
+            )
+            return await self._committed(made, replaced)
+        # a blob: authorized before a byte of it is written
         bucket = await self._buckets.get(p, bucket_name, "s3:PutObject", key)
         segment, digest = await self._data.write(
-            bucket.tenant_id, payload.chunks(), payload.digest, customer, MAX_PUT_BYTES
+            bucket.tenant_id, chunks, payload.digest, customer, MAX_PUT_BYTES
         )
         version = self.new_version(p, bucket, key, attrs, [segment], digest, customer)
         return await self.commit_version(p, bucket_name, version, "s3:PutObject", expect=expect)
@@ -138,11 +160,16 @@ class ObjectService(Service):
         the same transaction (a multipart upload's rows go there). Without `also`, a failure
         discards the version's data; what it replaced is deleted once it is committed."""
         try:
-            made, replaced = await self._commit(p, bucket_name, version, action, also, expect)
+            made, replaced = await self._commit(
+                p, bucket_name, version.key, lambda _: version, action, also, expect
+            )
         except BaseException:
             if also is None:
                 await self._data.discard(version.segments)
             raise
+        return await self._committed(made, replaced)
+
+    async def _committed(self, made: ObjectVersion, replaced: list[Segment]) -> ObjectVersion:
         await self._uow.sync()  # acknowledged only once durable
         await self._data.discard(replaced)
         return made
@@ -151,16 +178,19 @@ class ObjectService(Service):
         self,
         p: Principal,
         bucket_name: str,
-        version: ObjectVersion,
+        key: str,
+        build: Callable[[Bucket], ObjectVersion],
         action: str,
         also: Also | None,
         expect: Conditions | None = None,
     ) -> tuple[ObjectVersion, list[Segment]]:
+        """In one transaction: the bucket (`action` authorized on `key`), `also`, and the
+        version `build` makes for that bucket becomes the key's current one."""
         async with self._uow() as uow:
-            bucket = await self._buckets.find(uow, p, bucket_name, action, version.key)
+            bucket = await self._buckets.find(uow, p, bucket_name, action, key)
             if also is not None:
                 await also(uow, bucket)
-            made, replaced = await self._make_current(uow, bucket, version, expect)
+            made, replaced = await self._make_current(uow, bucket, build(bucket), expect)
             await self._record(
                 uow, p, action, "object", made.id,
                 {"bucket": bucket.name, "key": made.key, "version_id": made.version_id},
@@ -182,8 +212,13 @@ class ObjectService(Service):
             _check_write(expect, latest, version.key)
         versioned = bucket.versioning is Versioning.ENABLED
         if not versioned:
-            old_null = await repo.find_one(
-                bucket_id=bucket.id, key=version.key, version_id=NULL_VERSION
+            # the null version, which this one replaces: mostly the current one already
+            old_null = (
+                latest
+                if latest is not None and latest.version_id == NULL_VERSION
+                else await repo.find_one(
+                    bucket_id=bucket.id, key=version.key, version_id=NULL_VERSION
+                )
             )
             if old_null is not None:
                 await repo.delete(old_null.id)

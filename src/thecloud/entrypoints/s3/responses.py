@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import datetime
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any
 
 from thecloud.domain.errors import (
@@ -69,7 +70,10 @@ def status_of(code: str, exc: CloudError) -> int:
     return 500
 
 
+@lru_cache(maxsize=4096)
 def http_date(when: datetime) -> str:
+    """RFC 7231's date (Last-Modified), kept for times asked again: a GET of an object asks
+    for the same one each time."""
     return format_datetime(when, usegmt=True)
 
 
