@@ -68,6 +68,17 @@ def test_buckets_create_list_head_delete(s3: Any) -> None:
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_every_answer_has_its_own_request_id(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    answers = [s3.head_object(Bucket=bucket, Key="k") for _ in range(20)]
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="missing")
+    ids = [a["ResponseMetadata"]["RequestId"] for a in answers]
+    ids.append(exc.value.response["ResponseMetadata"]["RequestId"])
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 16 and int(i, 16) >= 0 and i == i.upper() for i in ids)
+
+
 def test_bad_bucket_name_is_a_clear_400(s3: Any) -> None:
     with pytest.raises(ClientError) as exc:
         s3.create_bucket(Bucket="Bad_Name")
@@ -276,13 +287,23 @@ def test_signature_errors_and_revoked_keys(endpoint: Server) -> None:
     with pytest.raises(ClientError) as exc:
         wrong.list_buckets()
     assert code_of(exc) == "SignatureDoesNotMatch"
-    right = boto3.client("s3", aws_access_key_id=key_id, aws_secret_access_key=secret, **common)
+    right = boto3.client("s3", aws_access_key_id=key_id, aws_secret_access_key=secret,
+                         config=Config(signature_version="s3v4"), **common)  # fmt: skip
     right.list_buckets()
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    right.create_bucket(Bucket=bucket)
+    right.put_object(Bucket=bucket, Key="k", Body=b"shared")
+    link = right.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    verify = ssl.create_default_context(cafile=endpoint.ca_file) if endpoint.ca_file else True
+    for _ in range(3):  # a link used again and again (its signature is checked once)
+        assert httpx.get(link, verify=verify).content == b"shared"
     with endpoint.api(user) as api:
         assert api.delete(f"/storage/credentials/{key_id}").status_code == 200
     with pytest.raises(ClientError) as exc:
         right.list_buckets()
     assert code_of(exc) == "InvalidAccessKeyId"
+    revoked = httpx.get(link, verify=verify)  # the same link, its key gone
+    assert revoked.status_code == 403 and b"InvalidAccessKeyId" in revoked.content
 
 
 def test_tenants_are_isolated_and_public_read_is_anonymous(endpoint: Server, s3: Any,

@@ -27,6 +27,7 @@ from thecloud.entrypoints.s3.request import (
 from thecloud.entrypoints.s3.sigv4 import (
     AuthScheme,
     S3Request,
+    VerifiedRequests,
     canonical_query,
     parse_auth,
     signing_key,
@@ -483,6 +484,72 @@ def test_a_presigned_url_lives_at_most_a_week() -> None:
     with pytest.raises(CloudError, match="less than a week") as caught:
         parse_auth(as_received(request))
     assert caught.value.details["s3_code"] == "AuthorizationQueryParametersError"
+
+
+# --- verified repeats of presigned requests ----------------------------------------------
+
+
+def through(
+    kept: VerifiedRequests, req: S3Request, secret: str = SECRET, now: datetime | None = None
+) -> Any:
+    info = kept.parse(req)
+    assert info is not None
+    return kept.verify(info, req, secret, now or datetime.now(UTC))
+
+
+def refused_by(
+    code: str, kept: VerifiedRequests, req: S3Request, secret: str = SECRET, **kw: Any
+) -> CloudError:
+    with pytest.raises(CloudError) as caught:
+        through(kept, req, secret, **kw)
+    assert caught.value.details["s3_code"] == code, caught.value
+    return caught.value
+
+
+def test_a_repeated_presigned_request_is_answered_from_its_first_verification() -> None:
+    kept = VerifiedRequests()
+    req = presigned("get_object", 60, Bucket="bkt", Key=KEY)
+    first = through(kept, req)
+    again = S3Request.from_scope(scope_of("GET", f"{HTTP}{req.raw_path}?{req.raw_query}", {}))
+    info = kept.parse(again)
+    assert info is not None and info is kept.parse(req)  # the first one's, not parsed again
+    assert kept.verify(info, again, SECRET, datetime.now(UTC)) is first
+    assert verified(again) == first  # what verifying it from scratch gives
+
+
+def test_a_verified_repeat_still_expires_and_needs_the_same_secret() -> None:
+    kept = VerifiedRequests()
+    req = presigned("get_object", 60, Bucket="bkt", Key="k")
+    through(kept, req)
+    late = datetime.now(UTC) + timedelta(seconds=90)
+    assert str(refused_by("AccessDenied", kept, req, now=late)) == "Request has expired"
+    refused_by("SignatureDoesNotMatch", kept, req, secret=SECRET + "x")  # the key changed
+    through(kept, req)
+
+
+def test_what_a_presigned_signature_covers_is_compared_before_it_is_reused() -> None:
+    kept = VerifiedRequests()
+    req = presigned("put_object", Bucket="bkt", Key="k", ContentType="text/plain")
+    typed = with_header(req, "content-type", "text/plain")
+    through(kept, typed)
+    refused_by("SignatureDoesNotMatch", kept, with_header(req, "content-type", "text/html"))
+    refused_by("SignatureDoesNotMatch", kept, dataclasses.replace(typed, method="GET"))
+    refused_by("SignatureDoesNotMatch", kept, dataclasses.replace(typed, raw_path="/bkt/k2"))
+    twice = with_header(typed, "authorization", "AWS4-HMAC-SHA256 Credential=x")
+    assert refused_by("InvalidArgument", kept, twice)
+    through(kept, typed)  # the original is still good
+
+
+def test_only_presigned_sigv4_requests_are_kept_and_only_so_many() -> None:
+    kept = VerifiedRequests(size=2)
+    header_signed = signed("GET", f"{HTTP}/bkt/k")
+    through(kept, header_signed)
+    assert kept.parse(header_signed) is not kept.parse(header_signed)  # parsed each time
+    urls = [presigned("get_object", Bucket="bkt", Key=f"k{i}") for i in range(3)]
+    for url in urls:
+        through(kept, url)
+    assert kept.parse(urls[0]) is not kept.parse(urls[0])  # the oldest went
+    assert kept.parse(urls[2]) is kept.parse(urls[2])
 
 
 # --- parsing ------------------------------------------------------------------------------

@@ -126,6 +126,7 @@ class S3App:
 
         self._container, self._route = container, route
         self._domains = list(container.settings.s3_domains)
+        self._verified = sigv4.VerifiedRequests()
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -165,7 +166,7 @@ class S3App:
     async def _authenticate(
         self, call: Call, scope: MutableMapping[str, Any]
     ) -> tuple[Principal | None, SigningContext | None]:
-        info = sigv4.parse_auth(call.req)
+        info = self._verified.parse(call.req)
         if info is None:
             return None, None
         if info.security_token:
@@ -178,7 +179,8 @@ class S3App:
         signer = await self._container.storage_credentials.signer(info.access_key_id, ctx)
         if call.bad_uri:
             raise S3Invalid("InvalidURI", "Couldn't parse the specified URI.")
-        signing = sigv4.verify(info, call.req, signer.secret, datetime.now(UTC), call.host_bucket)
+        now = datetime.now(UTC)
+        signing = self._verified.verify(info, call.req, signer.secret, now, call.host_bucket)
         return signer.principal, signing
 
     async def _fail(self, call: Call, exc: CloudError) -> None:

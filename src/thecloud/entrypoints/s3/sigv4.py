@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote_to_bytes
 
@@ -35,6 +36,7 @@ __all__ = [
     "AuthScheme",
     "S3Request",
     "SigningContext",
+    "VerifiedRequests",
     "canonical_query",
     "parse_auth",
     "signing_key",
@@ -107,6 +109,70 @@ def verify(
         info.scheme, info.access_key_id, payload_hash, key, info.signature, _scope(info),
         info.amz_date, info.region,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    info: AuthInfo
+    covered: tuple[tuple[str, str | None], ...]  # the signed headers, as they were
+    secret: str
+    signing: SigningContext
+
+
+class VerifiedRequests:
+    """Presigned SigV4 requests (signed in the query string) whose signature was found good,
+    by everything it covers: the method, the path and query exactly as received (credential,
+    date, expiry and the signature itself among them) and the signed headers' values. A
+    request that repeats one of those byte for byte (a download link used again, a player's
+    Range requests, a retried upload) has the same canonical request, so it needs neither the
+    canonicalization nor the HMACs again. What does change is still checked every time: the
+    time window (expiry), and that the key's secret is the one it was signed with (its
+    caller looks the key up, active or not, as for any request). At most `size` kept."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._known: dict[tuple[str, str, str], _Verified] = {}
+
+    def parse(self, req: S3Request) -> AuthInfo | None:
+        """parse_auth(), from what a verified repeat of `req` parsed when there is one."""
+        known = self._find(req)
+        return known.info if known is not None else parse_auth(req)
+
+    def verify(
+        self,
+        info: AuthInfo,
+        req: S3Request,
+        secret_key: str,
+        now: datetime,
+        bucket_from_host: str | None = None,
+    ) -> SigningContext:
+        """verify(), skipping the signature of a repeat verified with the same secret."""
+        known = self._find(req)
+        if known is not None and known.info is info and known.secret == secret_key:
+            _check_time(info, utc(now))
+            return known.signing
+        signing = verify(info, req, secret_key, now, bucket_from_host)
+        if info.scheme is AuthScheme.SIGV4_QUERY:
+            if len(self._known) >= self._size:
+                del self._known[next(iter(self._known))]  # the oldest
+            covered = tuple((name, req.headers.get(name)) for name in info.signed_headers)
+            self._known[_request_key(req)] = _Verified(info, covered, secret_key, signing)
+        return signing
+
+    def _find(self, req: S3Request) -> _Verified | None:
+        if "X-Amz-Signature=" not in req.raw_query or "authorization" in req.headers:
+            return None  # not presigned, or signed twice over (parse_auth refuses that)
+        known = self._known.get(_request_key(req))
+        if known is None:
+            return None
+        headers = req.headers
+        if any(headers.get(name) != value for name, value in known.covered):
+            return None
+        return known
+
+
+def _request_key(req: S3Request) -> tuple[str, str, str]:
+    return req.method, req.raw_path, req.raw_query
 
 
 @functools.lru_cache(maxsize=1024)
