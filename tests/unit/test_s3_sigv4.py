@@ -550,6 +550,14 @@ def test_only_presigned_sigv4_requests_are_kept_and_only_so_many() -> None:
         through(kept, url)
     assert kept.parse(urls[0]) is not kept.parse(urls[0])  # the oldest went
     assert kept.parse(urls[2]) is kept.parse(urls[2])
+    length = len(urls[2].raw_path) + len(urls[2].raw_query) + len("host") + len(HTTP) - 7
+    assert urls[2].headers["host"] == HTTP.removeprefix("http://")
+    short = VerifiedRequests(longest=length - 1)
+    through(short, urls[2])
+    assert short.parse(urls[2]) is not short.parse(urls[2])  # too long to keep
+    just = VerifiedRequests(longest=length)
+    through(just, urls[2])
+    assert just.parse(urls[2]) is just.parse(urls[2])
 
 
 # --- parsing ------------------------------------------------------------------------------

@@ -127,10 +127,11 @@ class VerifiedRequests:
     Range requests, a retried upload) has the same canonical request, so it needs neither the
     canonicalization nor the HMACs again. What does change is still checked every time: the
     time window (expiry), and that the key's secret is the one it was signed with (its
-    caller looks the key up, active or not, as for any request). At most `size` kept."""
+    caller looks the key up, active or not, as for any request). At most `size` kept, each
+    of at most `longest` characters of path, query and signed headers (32 MiB in all)."""
 
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
+    def __init__(self, size: int = 4096, longest: int = 8192) -> None:
+        self._size, self._longest = size, longest
         self._known: dict[tuple[str, str, str], _Verified] = {}
 
     def parse(self, req: S3Request) -> AuthInfo | None:
@@ -153,10 +154,13 @@ class VerifiedRequests:
             return known.signing
         signing = verify(info, req, secret_key, now, bucket_from_host)
         if info.scheme is AuthScheme.SIGV4_QUERY:
-            if len(self._known) >= self._size:
-                del self._known[next(iter(self._known))]  # the oldest
             covered = tuple((name, req.headers.get(name)) for name in info.signed_headers)
-            self._known[_request_key(req)] = _Verified(info, covered, secret_key, signing)
+            length = len(req.raw_path) + len(req.raw_query)
+            length += sum(len(name) + len(value or "") for name, value in covered)
+            if length <= self._longest:
+                if len(self._known) >= self._size:
+                    del self._known[next(iter(self._known))]  # the oldest
+                self._known[_request_key(req)] = _Verified(info, covered, secret_key, signing)
         return signing
 
     def _find(self, req: S3Request) -> _Verified | None:
