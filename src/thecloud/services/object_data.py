@@ -27,16 +27,15 @@ class ObjectData:
         """Reads a body that may be kept inline: `(body, ...)` when it ended within
         `inline_max` bytes (all of it read), otherwise `(None, chunks)`, the whole body again
         (what was read, then the rest), for write()."""
+        if self._inline_max <= 0:
+            return None, chunks
         held: list[bytes] = []
         size = 0
-        if self._inline_max > 0:
-            async for chunk in chunks:
-                held.append(chunk)
-                size += len(chunk)
-                if size > self._inline_max:
-                    return None, _chained(held, chunks)
-        else:
-            return None, chunks
+        async for chunk in chunks:
+            held.append(chunk)
+            size += len(chunk)
+            if size > self._inline_max:
+                return None, _chained(held, chunks)
         return b"".join(held), chunks
 
     async def write(

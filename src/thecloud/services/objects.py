@@ -100,16 +100,11 @@ class ObjectService(Service):
             # a body kept in its row: no data of its own to write first, so the bucket is
             # looked up (and the put authorized) once, in the transaction that makes it
             digest = payload.digest()
-            # sealed for the caller's tenant, which owns every bucket it can write to, before
-            # the transaction (a bucket of another tenant's has it sealed again there)
-            sealed = self._data.inline(p.tenant_id, small, customer)
+            # sealed before the transaction, for the caller's tenant: the only one whose
+            # buckets it may write to (BucketService.check refuses the others')
+            segment = self._data.inline(p.tenant_id, small, customer)
 
             def build(bucket: Bucket) -> ObjectVersion:
-                segment = (
-                    sealed
-                    if bucket.tenant_id == p.tenant_id
-                    else self._data.inline(bucket.tenant_id, small, customer)
-                )
                 return self.new_version(p, bucket, key, attrs, [segment], digest, customer)
 
             made, replaced = await self._commit(
