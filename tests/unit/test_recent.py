@@ -70,11 +70,13 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> Lookups:
     opened = Lookups()
     real = MemoryUnitOfWorkFactory.__call__
 
-    def counted(self: MemoryUnitOfWorkFactory, *, read_only: bool = False) -> MemoryUnitOfWork:
+    def counted(
+        self: MemoryUnitOfWorkFactory, *, read_only: bool = False, batched: bool = False
+    ) -> MemoryUnitOfWork:
         opened.append(read_only)
         if read_only and opened.during_read is not None:
             opened.during_read()
-        return real(self, read_only=read_only)
+        return real(self, read_only=read_only, batched=batched)
 
     monkeypatch.setattr(MemoryUnitOfWorkFactory, "__call__", counted)
     return opened

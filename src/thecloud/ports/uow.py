@@ -156,8 +156,14 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work; `read_only` lets SQLite readers run without the write lock."""
+    def __call__(self, *, read_only: bool = False, batched: bool = False) -> UnitOfWork:
+        """A new unit of work; `read_only` lets SQLite readers run without the write lock.
+
+        `batched`: a short write that awaits nothing but this unit of work between entering
+        and committing (an object's metadata) may share its transaction with other such
+        writes that arrive together, one COMMIT for all of them (SQLite: see
+        adapters/sql/group.py). It is still atomic on its own, and `commit()` returns once
+        it is committed; it may wait a few milliseconds for the others of its group."""
         ...
 
     async def sync(self) -> None:

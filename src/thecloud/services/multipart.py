@@ -106,7 +106,7 @@ class MultipartService(Service):
     ) -> MultipartUpload:
         validate_key(key)
         validate_metadata(attrs.metadata)
-        async with self._uow() as uow:
+        async with self._uow(batched=True) as uow:
             bucket = await self._buckets.find(uow, p, bucket_name, "s3:PutObject", key)
             upload = MultipartUpload(
                 id=new_id(), tenant_id=bucket.tenant_id, bucket_id=bucket.id, key=key,
@@ -209,7 +209,7 @@ class MultipartService(Service):
             segment=segment, checksums=dict(digest.checksums),
         )  # fmt: skip
         try:
-            async with self._uow() as uow:
+            async with self._uow(batched=True) as uow:
                 _, upload = await self._upload(uow, p, bucket_name, key, upload_id)
                 part = replace(part, tenant_id=upload.tenant_id)
                 old = await uow.parts.find_one(upload_id=upload_id, number=number)
@@ -294,7 +294,7 @@ class MultipartService(Service):
         return made
 
     async def abort(self, p: Principal, bucket_name: str, key: str, upload_id: str) -> None:
-        async with self._uow() as uow:
+        async with self._uow(batched=True) as uow:
             _, upload = await self._upload(
                 uow, p, bucket_name, key, upload_id, "s3:AbortMultipartUpload"
             )

@@ -181,7 +181,7 @@ class ObjectService(Service):
     ) -> tuple[ObjectVersion, list[Segment]]:
         """In one transaction: the bucket (`action` authorized on `key`), `also`, and the
         version `build` makes for that bucket becomes the key's current one."""
-        async with self._uow() as uow:
+        async with self._uow(batched=True) as uow:
             bucket = await self._buckets.find(uow, p, bucket_name, action, key)
             if also is not None:
                 await also(uow, bucket)
@@ -296,7 +296,7 @@ class ObjectService(Service):
         With one: remove exactly that version; S3 answers 204 even when it did not exist."""
         validate_key(key)
         action = "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject"
-        async with self._uow() as uow:
+        async with self._uow(batched=True) as uow:
             bucket = await self._buckets.find(uow, p, bucket_name, action, key)
             if version_id:
                 removal, gone = await self._remove_version(uow, bucket, key, version_id)

@@ -174,8 +174,9 @@ class QuotaService(Service):
                 p.tenant_id,
                 {str(k): v for k, v in changes.items()},
             )
+            result = await self._lines(uow, p.tenant_id)  # as committed: read before the commit
             await uow.commit()
-            return await self._lines(uow, p.tenant_id)
+            return result
 
     def _validated(self, limits: Mapping[str, int]) -> dict[QuotaResource, int]:
         valid = {str(r) for r in QuotaResource}

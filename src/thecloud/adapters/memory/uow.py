@@ -143,7 +143,8 @@ class MemoryUnitOfWorkFactory:
         self.store = store
         self._publish = publish
 
-    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+    def __call__(self, *, read_only: bool = False, batched: bool = False) -> MemoryUnitOfWork:
+        del batched  # one writer at a time, nothing to share
         return MemoryUnitOfWork(self.store, self._publish, read_only=read_only)
 
     async def sync(self) -> None:

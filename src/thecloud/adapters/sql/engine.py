@@ -101,6 +101,9 @@ def _pragmas(engine: Engine, *extra: str) -> None:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "busy_timeout=30000",
+            # pages read through a mapping: a connection whose cache another connection's
+            # (or process's) commit made stale reads them again without a copy per page
+            "mmap_size=67108864",
             *extra,
         ):
             cursor.execute(f"PRAGMA {pragma}")

@@ -9,16 +9,16 @@ Readers: connections kept on a free list, in autocommit: each statement reads it
 snapshot, the same semantics as PostgreSQL's READ COMMITTED readers (see uow.py), and no
 BEGIN/ROLLBACK round trips.
 
-Writers (InlineWriter): one connection, used by one unit of work at a time (the factory's
-writer lock), which opens its transaction with `BEGIN IMMEDIATE`. Nothing in a write waits
-for a lock on the loop thread. Server processes on one database (THECLOUD_WORKERS) take
-turns through a WriterGate, an flock on a file beside it, waited for in a thread: a writer
-is woken the moment another process's transaction ends. Anyone else (migrations, tools)
-meets `BEGIN IMMEDIATE`: the connection's busy timeout is 0, and `begin` sleeps
-asynchronously and tries again (for BUSY_WAIT_S), so the loop keeps serving while it
-waits. Once the write lock is held, SQLite's statements and
-COMMIT do not wait for anyone (WAL readers never block a writer); with synchronous=NORMAL a
-commit does not fsync either, only the occasional automatic checkpoint does.
+Writers (InlineWriter): one connection and one transaction at a time, opened with `BEGIN
+IMMEDIATE`, which the units of work of a GroupCommit use in turn (group.py). Nothing in a
+write waits for a lock on the loop thread. Server processes on one database
+(THECLOUD_WORKERS) take turns through a WriterGate, an flock on a file beside it, waited for
+in a thread: a writer is woken the moment another process's transaction ends. Anyone else
+(migrations, tools) meets `BEGIN IMMEDIATE`: the connection's busy timeout is 0, and `begin`
+sleeps asynchronously and tries again (for BUSY_WAIT_S), so the loop keeps serving while it
+waits. Once the write lock is held, SQLite's statements and COMMIT do not wait for anyone
+(WAL readers never block a writer); with synchronous=NORMAL a commit does not fsync either,
+only the occasional automatic checkpoint does.
 """
 
 from __future__ import annotations
@@ -236,10 +236,11 @@ def _busy(exc: OperationalError) -> bool:
 
 
 class InlineWriter(InlineConnection):
-    """A write transaction on the loop thread (see the module's docstring).
+    """One SQLite write transaction on the loop thread (see the module's docstring), which
+    the units of work of a GroupCommit share: each in a savepoint of its own.
 
-    The pool holds the writer connection(s); the unit of work's writer lock makes sure one
-    InlineWriter at a time uses them.
+    The pool holds the writer connection(s); the GroupCommit makes sure one InlineWriter at a
+    time uses them.
     """
 
     def __init__(self, pool: InlinePool) -> None:
@@ -297,27 +298,35 @@ class InlineWriter(InlineConnection):
             return
 
     def in_transaction(self) -> bool:
-        return self._open_tx
+        """Whether the transaction is still open: SQLite ends one by itself on some errors
+        (a full disk, an I/O error), and everything in it is then undone."""
+        return self._open_tx and self._conn is not None and _driver(self._conn).in_transaction
 
-    async def commit(self) -> None:
+    def run(self, sql: str) -> None:
+        """A statement of the transaction's own (SAVEPOINT, RELEASE, ROLLBACK TO)."""
         assert self._conn is not None  # noqa: S101
-        if self._open_tx:
-            self._conn.exec_driver_sql("COMMIT")
-            self._open_tx = False
-        self._leave()
-
-    async def rollback(self) -> None:
         try:
-            if self._conn is not None and self._open_tx:
+            _driver(self._conn).execute(sql)
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"the metadata database failed: {exc}") from exc
+
+    def end(self, commit: bool) -> None:
+        """COMMIT (or ROLLBACK), then let go of the gate and the connection. A failed COMMIT
+        is rolled back and raised as BackendUnavailable."""
+        try:
+            if self._open_tx and self._conn is not None:
                 self._open_tx = False
-                self._conn.exec_driver_sql("ROLLBACK")
-        finally:
-            self._leave()
-
-    async def close(self) -> None:
-        """Undo what was not committed, then give the connection back."""
-        try:
-            await self.rollback()
+                driver = _driver(self._conn)
+                try:
+                    driver.execute("COMMIT" if commit else "ROLLBACK")
+                except sqlite3.Error as exc:
+                    if driver.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            driver.execute("ROLLBACK")
+                    raise BackendUnavailable(
+                        f"the metadata database failed to {'commit' if commit else 'undo'}"
+                        f" a transaction: {exc}"
+                    ) from exc
         finally:
             self._leave()
             if self._conn is not None:

@@ -23,7 +23,8 @@ from thecloud.adapters.sql.engine import (
     is_sqlite,
     on_disk,
 )
-from thecloud.adapters.sql.inline import InlineConnection, InlinePool, InlineWriter, WriterGate
+from thecloud.adapters.sql.group import GroupCommit, GroupMember
+from thecloud.adapters.sql.inline import InlineConnection, InlinePool, WriterGate
 from thecloud.adapters.sql.pgread import PgReaderConnection, PgReaderPool
 from thecloud.domain.audit import Event
 from thecloud.domain.compute import Deployment, SshKey
@@ -55,9 +56,9 @@ class SqlUnitOfWork:
         publish: Publisher,
         *,
         read_only: bool = False,
-        writer_lock: asyncio.Lock | None = None,
+        batched: bool = False,
         inline_reader: InlinePool | None = None,
-        inline_writer: InlinePool | None = None,
+        writers: GroupCommit | None = None,
         pg_reader: PgReaderPool | None = None,
         on_access: Callable[[int], None] | None = None,
         on_bump: Callable[[int], None] | None = None,
@@ -65,32 +66,28 @@ class SqlUnitOfWork:
         self._engine = engine
         self._publish = publish
         self._read_only = read_only
-        self._lock = None if read_only else writer_lock
+        self._batched = batched
         self._inline = inline_reader if read_only else None
-        self._writer = None if read_only else inline_writer
+        self._writers = None if read_only else writers
         self._pg = pg_reader if read_only else None
-        self._conn: AsyncConnection | InlineConnection | PgReaderConnection | None = None
+        self._conn: AsyncConnection | InlineConnection | PgReaderConnection | GroupMember | None = (
+            None
+        )
         self.emitted: list[Event] = []
         self._on_access = on_access
         self._on_bump = on_bump
         self._bumped_to: int | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        if self._lock is not None:
-            await self._lock.acquire()
-        try:
-            self._conn = await self._open()
-        except BaseException:
-            self._release()
-            raise
+        self._conn = await self._open()
         return self
 
-    async def _open(self) -> AsyncConnection | InlineConnection | PgReaderConnection:
+    async def _open(self) -> AsyncConnection | InlineConnection | PgReaderConnection | GroupMember:
         try:
             if self._inline is not None:
                 return InlineConnection(self._inline)
-            if self._writer is not None:
-                return await self._inline_write(self._writer)
+            if self._writers is not None:
+                return await self._writers.join(self._batched)
             if self._pg is not None:
                 # PostgreSQL readers run in autocommit: READ COMMITTED gives each statement
                 # its own snapshot anyway, and BEGIN/ROLLBACK would be two more round trips.
@@ -101,22 +98,8 @@ class SqlUnitOfWork:
         await conn.begin()
         return conn
 
-    @staticmethod
-    async def _inline_write(pool: InlinePool) -> InlineWriter:
-        writer = InlineWriter(pool)
-        try:
-            await writer.begin()
-        except BaseException:
-            await writer.close()
-            raise
-        return writer
-
-    def _release(self) -> None:
-        if self._lock is not None and self._lock.locked():
-            self._lock.release()
-
     @property
-    def _c(self) -> AsyncConnection | InlineConnection | PgReaderConnection:
+    def _c(self) -> AsyncConnection | InlineConnection | PgReaderConnection | GroupMember:
         assert self._conn is not None  # noqa: S101
         return self._conn
 
@@ -297,16 +280,29 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._conn is not None  # noqa: S101
+        if isinstance(self._conn, GroupMember):
+            await self._conn.close()  # undoes what was not committed
+            return
         try:
             if self._conn.in_transaction():
                 await self._conn.rollback()
         finally:
             await self._conn.close()
-            self._release()
 
     async def commit(self) -> None:
         assert self._conn is not None  # noqa: S101
+        if isinstance(self._conn, GroupMember):
+            # once its transaction has committed; a cancellation meanwhile is raised after
+            # what follows a commit (the work is in the database either way)
+            cancelled = await self._conn.commit_landed()
+            self._landed()
+            if cancelled is not None:
+                raise cancelled
+            return
         await self._conn.commit()
+        self._landed()
+
+    def _landed(self) -> None:
         if self._bumped_to is not None and self._on_access is not None:
             self._on_access(self._bumped_to)
         self._bumped_to = None
@@ -327,11 +323,11 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """Units of work on one engine.
 
-    On SQLite, writers in this process queue on one asyncio lock instead of SQLite's
+    On SQLite, writers in this process take turns on a GroupCommit instead of SQLite's
     busy-wait (which sleeps in steps of up to 100 ms; other processes still meet
-    `BEGIN IMMEDIATE`), and readers and writers run inline on the loop thread (see
-    inline.py). On
-    PostgreSQL, readers run on bare asyncpg connections (see pgread.py).
+    `BEGIN IMMEDIATE`), short ones sharing a transaction (see group.py), and readers and
+    writers run inline on the loop thread (see inline.py). On PostgreSQL, readers run on
+    bare asyncpg connections (see pgread.py).
     """
 
     def __init__(
@@ -354,13 +350,13 @@ class SqlUnitOfWorkFactory:
         self._on_access = on_access
         self._on_bump = on_bump
         sqlite = is_sqlite(str(engine.url))
-        self._lock = asyncio.Lock() if sqlite else None
         self._reader = InlinePool(create_inline_reader(engine.url)) if sqlite else None
         # a database in one file: every connection to it sees every commit (data_version),
         # and other processes may write it (the writers' gate)
         self._versioned = sqlite and on_disk(database)
         gate = WriterGate(f"{database}-writers") if self._versioned else None
         self._writer = InlinePool(create_inline_writer(engine.url), gate) if sqlite else None
+        self._writers = GroupCommit(self._writer) if self._writer is not None else None
         url = engine.url.render_as_string(hide_password=False)
         self._pg = None if sqlite else PgReaderPool(url, engine.dialect)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -379,14 +375,14 @@ class SqlUnitOfWorkFactory:
             return None
         return self._reader.data_version()
 
-    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+    def __call__(self, *, read_only: bool = False, batched: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
             self._autocommit if read_only else self._engine,
             self._publish,
             read_only=read_only,
-            writer_lock=self._lock,
+            batched=batched,
             inline_reader=self._reader,
-            inline_writer=self._writer,
+            writers=self._writers,
             pg_reader=self._pg,
             on_access=self._on_access,
             on_bump=self._on_bump,
