@@ -214,12 +214,6 @@ class GroupMember:
     def in_transaction(self) -> bool:
         return self._tx is not None
 
-    async def commit(self) -> None:
-        """See commit_landed (a cancellation while waiting is raised once it is known)."""
-        cancelled = await self.commit_landed()
-        if cancelled is not None:
-            raise cancelled
-
     async def commit_landed(self) -> asyncio.CancelledError | None:
         """Keep this unit's work and wait until the transaction holding it has committed.
         Raises BackendUnavailable when that COMMIT failed (nothing of this unit was kept). A
