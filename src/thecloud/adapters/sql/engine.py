@@ -66,7 +66,10 @@ def create_inline_writer(url: str | URL) -> Engine:
     process's lock, it waits asynchronously instead (see inline.py).
     """
     engine = _inline_engine(url)
-    _pragmas(engine, "busy_timeout=0")
+    # its pages read through a mapping of the first 32 MiB of the file: when another
+    # process's commit makes its cache stale, it reads them again without a copy per page
+    # (the writers' one connection only: every mapping counts in the process's RSS)
+    _pragmas(engine, "busy_timeout=0", "mmap_size=33554432")
     return engine
 
 
@@ -101,9 +104,6 @@ def _pragmas(engine: Engine, *extra: str) -> None:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "busy_timeout=30000",
-            # pages read through a mapping: a connection whose cache another connection's
-            # (or process's) commit made stale reads them again without a copy per page
-            "mmap_size=67108864",
             *extra,
         ):
             cursor.execute(f"PRAGMA {pragma}")
