@@ -22,6 +22,19 @@ def fresh_call(server: Server, key: str) -> httpx.Response:
         return c.get("/auth/me")
 
 
+def s3_clients(server: Server, key_id: str, secret: str) -> Callable[[], Any]:
+    """boto3 clients with this key pair, each on a new connection pool (the kernel picks the
+    process that accepts it)."""
+
+    def fresh() -> Any:
+        return boto3.client(
+            "s3", endpoint_url=server.s3_url, region_name="us-east-1",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )  # fmt: skip
+
+    return fresh
+
+
 def test_a_revocation_in_one_process_holds_in_every_process(spawn: Spawn) -> None:
     server = spawn(THECLOUD_WORKERS="2")
     user = server.register("multi")
@@ -39,12 +52,7 @@ def test_a_revoked_s3_key_fails_in_every_process_at_once(spawn: Spawn) -> None:
     server = spawn(THECLOUD_WORKERS="2")
     user = server.register("s3multi")
     key_id, secret = server.s3_credentials(user)
-
-    def fresh_s3() -> Any:  # a new connection pool: the kernel picks the process again
-        return boto3.client(
-            "s3", endpoint_url=server.s3_url, region_name="us-east-1",
-            aws_access_key_id=key_id, aws_secret_access_key=secret,
-        )  # fmt: skip
+    fresh_s3 = s3_clients(server, key_id, secret)
 
     for _ in range(20):
         fresh_s3().list_buckets()  # both processes have the key cached
@@ -75,12 +83,7 @@ def test_every_process_reads_what_another_just_wrote(spawn: Spawn, store: dict[s
     server = spawn(THECLOUD_WORKERS="2", **store)
     user = server.register("s3rw")
     key_id, secret = server.s3_credentials(user)
-
-    def fresh_s3() -> Any:  # a new connection pool: the kernel picks the process
-        return boto3.client(
-            "s3", endpoint_url=server.s3_url, region_name="us-east-1",
-            aws_access_key_id=key_id, aws_secret_access_key=secret,
-        )  # fmt: skip
+    fresh_s3 = s3_clients(server, key_id, secret)
 
     fresh_s3().create_bucket(Bucket="rw-everywhere")
     for round_ in range(5):
@@ -165,12 +168,7 @@ def test_puts_that_arrive_together_in_both_processes_are_each_read_after_write(
     server = spawn(THECLOUD_WORKERS="2", **store)
     user = server.register("s3group")
     key_id, secret = server.s3_credentials(user)
-
-    def fresh_s3() -> Any:  # a new connection pool: the kernel picks the process
-        return boto3.client(
-            "s3", endpoint_url=server.s3_url, region_name="us-east-1",
-            aws_access_key_id=key_id, aws_secret_access_key=secret,
-        )  # fmt: skip
+    fresh_s3 = s3_clients(server, key_id, secret)
 
     fresh_s3().create_bucket(Bucket="together")
 
