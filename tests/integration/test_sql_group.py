@@ -5,6 +5,8 @@ PostgreSQL commits each unit of work by itself: the same calls must behave the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -373,3 +375,34 @@ async def test_a_batched_unit_of_an_update_sees_the_writes_before_it_in_its_grou
     async with db.uow(read_only=True) as r:
         final = await r.tenants.get(t.id)
     assert final is not None and final.name == t.name + "abc"
+
+
+def sqlite_temp_files() -> list[str]:
+    """SQLite's temporary files this process holds open (made and deleted at once, so only
+    /proc still shows them)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if "etilqs_" in os.readlink(f"/proc/self/fd/{fd}"):
+                found.append(fd)
+    return found
+
+
+@sqlite_only
+async def test_a_units_savepoint_journal_stays_in_memory(db: Db) -> None:
+    """Every unit is a savepoint: SQLite keeps the stored pages it changes, to undo them.
+    Past 64 KiB that journal would be a temporary file, made, written and deleted for each
+    unit."""
+    _, tenant = await b.seed_tenant(db.uow)
+    events = [b.event(tenant.id, data={"n": n, "pad": "x" * 4000}) for n in range(64)]
+    async with db.uow() as w:
+        for e in events:
+            await w.emit(e)
+        await w.commit()
+    async with db.uow(batched=True) as w:
+        for e in events:  # about 256 KiB of stored pages changed in the savepoint
+            assert await w.events.delete(e.id)
+        assert sqlite_temp_files() == []
+        await w.commit()
+    async with db.uow(read_only=True) as r:
+        assert await r.events.after(tenant.id, 0, 100) == []

@@ -1,4 +1,5 @@
-"""Stored JSON documents read back as the standard library reads them."""
+"""Stored JSON documents read back as the standard library reads them, and are written in a
+form it reads back to the same value."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 
 import pytest
 
-from thecloud.adapters.sql.rawread import json_loads
+from thecloud.adapters.sql.rawread import json_dumps, json_loads
 
 DOCUMENTS = [
     {}, [], None, 0, "text", {"a": [1, 2.5, None, True, False, "ü€😀"]},
@@ -30,3 +31,18 @@ def test_what_orjson_refuses_and_json_dumps_writes_still_reads() -> None:
 def test_a_broken_document_still_fails() -> None:
     with pytest.raises(ValueError):
         json_loads("{not json")
+
+
+@pytest.mark.parametrize("value", DOCUMENTS)
+def test_written_documents_read_back_as_the_same_value(value: object) -> None:
+    assert json.loads(json_dumps(value)) == value
+    assert json_loads(json_dumps(value)) == value
+
+
+def test_what_orjson_refuses_to_write_is_written_by_the_standard_library() -> None:
+    # keys that are not strings and integers past 64 bits: orjson raises, json.dumps writes
+    assert json.loads(json_dumps({1: "a", "big": 10**30})) == {"1": "a", "big": 10**30}
+
+
+def test_nan_is_written_as_null_which_postgresql_also_requires() -> None:
+    assert json.loads(json_dumps({"nan": math.nan, "inf": math.inf})) == {"nan": None, "inf": None}

@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from thecloud.adapters.sql.rawread import json_dumps
 from thecloud.domain.errors import InvalidInput
 
 
@@ -28,7 +29,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         pg = create_async_engine(url, echo=echo, pool_size=32, max_overflow=32, pool_recycle=1800)
         _translate_text_errors(pg)
         return pg
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    engine = create_async_engine(
+        url, echo=echo, connect_args={"timeout": 30}, json_serializer=json_dumps
+    )
     _tune_sqlite(engine)
     return engine
 
@@ -69,7 +72,7 @@ def create_inline_writer(url: str | URL) -> Engine:
     # its pages read through a mapping of the first 32 MiB of the file: when another
     # process's commit makes its cache stale, it reads them again without a copy per page
     # (the writers' one connection only: every mapping counts in the process's RSS)
-    _pragmas(engine, "busy_timeout=0", "mmap_size=33554432")
+    _pragmas(engine, "busy_timeout=0", "mmap_size=33554432", "temp_store=MEMORY")
     return engine
 
 
@@ -81,7 +84,9 @@ def _inline_engine(url: str | URL) -> Engine:
     """
     sync_url = make_url(url).set(drivername="sqlite")
     pooling: dict[str, Any] = {"poolclass": NullPool} if on_disk(sync_url.database) else {}
-    return create_sync_engine(sync_url, isolation_level="AUTOCOMMIT", **pooling)
+    return create_sync_engine(
+        sync_url, isolation_level="AUTOCOMMIT", json_serializer=json_dumps, **pooling
+    )
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -44,6 +44,16 @@ def json_loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def json_dumps(value: Any) -> str:
+    """A JSON column's text on SQLite: orjson (compact, a sixth of the time), or the standard
+    library for what orjson refuses (keys that are not strings, integers past 64 bits).
+    orjson writes NaN and infinities as null, which is also all PostgreSQL would take."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def _json(value: str | None) -> Any:
     return None if value is None else json_loads(value)
 

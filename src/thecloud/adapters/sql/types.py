@@ -25,6 +25,13 @@ class UtcDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, straight to the stored text, in the form SQLAlchemy's DATETIME writes
+        (`YYYY-MM-DD HH:MM:SS.ffffff`, in UTC): one C call instead of two processors."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return sqlite_utc_text
+
     def process_result_value(
         self,
         value: datetime | None,
@@ -40,6 +47,15 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         return sqlite_utc
+
+
+def sqlite_utc_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    # the offset, always +00:00 once in UTC, is cut off
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
 
 
 def sqlite_utc(value: str | None) -> datetime | None:
