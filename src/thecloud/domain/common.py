@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,8 +18,13 @@ DEFAULT_LIMIT = 100
 
 
 def new_id() -> str:
-    """A new UUIDv4 as text: the id of every resource."""
-    return str(uuid.uuid4())
+    """A new UUIDv4 as text: the id of every resource. What `str(uuid.uuid4())` gives, built
+    from the hex of the 16 random bytes (half the time of the UUID class; a PUT makes three)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True, slots=True)
