@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -252,3 +253,47 @@ async def test_new_api_key_authenticates_and_its_name_is_validated(h: Harness) -
     assert (await h.login_key(raw)).api_key_id == key.id
     with pytest.raises(InvalidInput):
         await h.cloud.api_keys.create(acct.principal, "  ")
+
+
+async def test_a_login_checks_the_password_outside_any_write_transaction(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bcrypt takes tens of milliseconds: inside a write transaction, every other writer of
+    the store would wait for it."""
+    acct = await h.register("ann")
+    passwords = h.cloud.auth._passwords
+    real, checking, release = passwords.verify, asyncio.Event(), asyncio.Event()
+
+    async def slow(password: str, hashed: str) -> bool:
+        checking.set()
+        await release.wait()
+        return await real(password, hashed)
+
+    monkeypatch.setattr(passwords, "verify", slow)
+    login = asyncio.create_task(h.cloud.auth.login(acct.email, PASSWORD, h.ctx()))
+    await checking.wait()
+    await asyncio.wait_for(h.register("bob"), 5)  # a writer while the password is checked
+    release.set()
+    assert (await login).user.id == acct.id
+
+
+async def test_failures_that_lock_an_account_during_a_check_refuse_its_login(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acct = await h.register("ann")
+    passwords = h.cloud.auth._passwords
+    real, checking, release = passwords.verify, asyncio.Event(), asyncio.Event()
+
+    async def slow(password: str, hashed: str) -> bool:
+        if password == PASSWORD:
+            checking.set()
+            await release.wait()
+        return await real(password, hashed)
+
+    monkeypatch.setattr(passwords, "verify", slow)
+    login = asyncio.create_task(h.cloud.auth.login(acct.email, PASSWORD, h.ctx()))
+    await checking.wait()
+    await fail_logins(h, acct, unit_settings().login_max_failures)  # locked meanwhile
+    release.set()
+    with pytest.raises(AccountLocked):
+        await login

@@ -120,12 +120,16 @@ class AuthService(Service):
 
     async def login(self, email: str, password: str, ctx: RequestContext) -> Login:
         email = email.strip().lower()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await self._check_lock(uow, email)
             user = await uow.users.find_one(email=email)
-            ok = await self._passwords.verify(
-                password, user.password_hash if user else await self._dummy()
-            )
+        # checked outside any write transaction: bcrypt takes tens of milliseconds, for which
+        # every other writer of the store would wait
+        ok = await self._passwords.verify(
+            password, user.password_hash if user else await self._dummy()
+        )
+        async with self._uow() as uow:
+            await self._check_lock(uow, email)  # other failures may have locked it meanwhile
             if user is None or not ok:
                 await self._fail(uow, email)
                 await uow.commit()
