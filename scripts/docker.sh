@@ -5,6 +5,8 @@
 #                              groups filter inside a VPC's bridge), then start dockerd in the
 #                              background unless `docker info` answers
 #   scripts/docker.sh status   exit 0 if the engine answers
+#   scripts/docker.sh stop     stop the dockerd that runs from /var/run/docker.pid (it stops the
+#                              containerd it started, and its containers, on the way out)
 # dockerd logs to .tmp/dockerd.log. Nothing starts it by itself on these machines (no systemd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +69,23 @@ wait_for_engine() {
   done
 }
 
+stop_engine() {
+  local pid
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+    echo "docker.sh: dockerd is not running"; return 0
+  fi
+  kill -TERM "$pid"
+  local deadline=$((SECONDS + wait_seconds))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "docker.sh: dockerd ($pid) did not stop within ${wait_seconds}s; see $log" >&2; exit 1
+    fi
+    sleep 0.5
+  done
+  echo "docker.sh: dockerd stopped"
+}
+
 case "${1:-start}" in
   start)
     install_missing
@@ -75,5 +94,6 @@ case "${1:-start}" in
     echo "docker.sh: the Docker Engine answers ($(docker version -f '{{.Server.Version}}' 2>/dev/null))"
     ;;
   status) answers ;;
-  *) echo "usage: $0 [start|status]" >&2; exit 2 ;;
+  stop) stop_engine ;;
+  *) echo "usage: $0 [start|status|stop]" >&2; exit 2 ;;
 esac
