@@ -292,16 +292,37 @@ async def test_one_current_version_per_key(db: Db) -> None:
 
 
 async def test_replacing_the_null_version_in_one_transaction(db: Db) -> None:
-    """What an unversioned overwrite does: delete the null row, add the new null row."""
+    """What an unversioned overwrite does: the new null row takes the old one's place."""
     bkt = await seed_bucket(db)
+    data = bytes(range(256))
+    small = Segment(uuid.uuid4().hex, 256, "sealed", inline=True, data=data)
     first = version(bkt, "k", version_id=NULL_VERSION)
     await b.add_all(db, "object_versions", first)
-    second = version(bkt, "k", version_id=NULL_VERSION, seq=2)
+    # a blob by an inline object, then that by a blob again (its inline data goes with it)
+    second = version(bkt, "k", version_id=NULL_VERSION, seq=2, segments=(small,), size=256,
+                     last_modified=b.at(2), etag='"second"', metadata={"m": "2"})  # fmt: skip
+    third = version(bkt, "k", version_id=NULL_VERSION, seq=3, last_modified=b.at(3))
+    for old, new in ((first, second), (second, third)):
+        async with db.uow() as w:
+            await w.object_versions.overwrite(old.id, new)
+            await w.commit()
+        async with db.uow(read_only=True) as r:
+            assert await r.object_versions.get(old.id) is None
+            assert await r.object_versions.get(new.id) == new
+            assert await r.object_versions.latest(bkt.id, "k") == new
+            assert await r.object_versions.count(bucket_id=bkt.id) == 1
+            assert [v.id for v in await r.object_versions.older_than(bkt.id, b.at(9), 9)] == [
+                new.id
+            ]
+    # a row that went meanwhile: the new one is added
+    fourth = version(bkt, "k", version_id=NULL_VERSION, seq=4)
     async with db.uow() as w:
-        assert await w.object_versions.delete(first.id) is True
-        await w.object_versions.add(second)
+        assert await w.object_versions.delete(third.id) is True
+        await w.object_versions.overwrite(third.id, fourth)
         await w.commit()
-    assert await _get(db, "object_versions", second.id) == second
+    assert await _get(db, "object_versions", fourth.id) == fourth
+    # the one current version per key still holds
+    await b.expect_conflict(db, "object_versions", "add", version(bkt, "k"))
 
 
 # --- versions ------------------------------------------------------------------------------

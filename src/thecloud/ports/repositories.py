@@ -153,6 +153,11 @@ class ObjectVersionRepository(Repository[ObjectVersion], Protocol):
         """The current version of a key (maybe a delete marker), if any."""
         ...
 
+    async def overwrite(self, old_id: str, item: ObjectVersion) -> None:
+        """`item` in place of version `old_id` of the same key, which goes: what `delete`
+        then `add` do, in one write (an unversioned put replacing the null version)."""
+        ...
+
     async def newest(self, bucket_id: str, key: str) -> ObjectVersion | None:
         """The version of a key with the largest `seq` (to restore after a delete)."""
         ...

@@ -206,6 +206,7 @@ class ObjectService(Service):
         if expect is not None:
             _check_write(expect, latest, version.key)
         versioned = bucket.versioning is Versioning.ENABLED
+        old_null = None
         if not versioned:
             # the null version, which this one replaces: mostly the current one already
             old_null = (
@@ -216,7 +217,6 @@ class ObjectService(Service):
                 )
             )
             if old_null is not None:
-                await repo.delete(old_null.id)
                 replaced = list(old_null.segments)
                 latest = None if latest and latest.id == old_null.id else latest
         if latest is not None:
@@ -226,7 +226,10 @@ class ObjectService(Service):
             version, bucket_id=bucket.id, seq=seq, is_latest=True,
             version_id=new_version_id() if versioned else NULL_VERSION,
         )  # fmt: skip
-        await repo.add(made)
+        if old_null is not None:
+            await repo.overwrite(old_null.id, made)  # after `latest` stopped being current
+        else:
+            await repo.add(made)
         return made, replaced
 
     async def open(

@@ -47,6 +47,10 @@ class MemoryObjectVersions(MemoryRepository[ObjectVersion]):
             item = replace(item, segments=_kept(item.segments, stored.segments))
         await super().update(item)
 
+    async def overwrite(self, old_id: str, item: ObjectVersion) -> None:
+        await self.delete(old_id)
+        await self.add(item)
+
     async def lock_key(self, bucket_id: str, key: str) -> None:
         """Writers hold the store's lock already."""
 

@@ -79,9 +79,9 @@ class SqlRepository(Generic[T]):
         params = {f"v_{k}": v for k, v in values.items() if k != self.key}
         await self._write(self._s.update(), {**params, "p_key": values[self.key]})
 
-    async def _write(self, stmt: Any, params: dict[str, Any]) -> None:
+    async def _write(self, stmt: Any, params: dict[str, Any]) -> Any:
         try:
-            await self._conn.execute(stmt, params)
+            return await self._conn.execute(stmt, params)
         except IntegrityError as exc:
             raise Conflict(f"a {self.label} with the same unique fields already exists") from exc
 
