@@ -255,25 +255,34 @@ async def test_new_api_key_authenticates_and_its_name_is_validated(h: Harness) -
         await h.cloud.api_keys.create(acct.principal, "  ")
 
 
+class HeldCheck:
+    """Holds each check of the right password until `release` is set; `checking` is set
+    once one is held (wrong passwords are checked at once)."""
+
+    def __init__(self, h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.checking, self.release = asyncio.Event(), asyncio.Event()
+        passwords = h.cloud.auth._passwords
+        self._real = passwords.verify
+        monkeypatch.setattr(passwords, "verify", self._verify)
+
+    async def _verify(self, password: str, hashed: str) -> bool:
+        if password == PASSWORD:
+            self.checking.set()
+            await self.release.wait()
+        return await self._real(password, hashed)
+
+
 async def test_a_login_checks_the_password_outside_any_write_transaction(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """bcrypt takes tens of milliseconds: inside a write transaction, every other writer of
     the store would wait for it."""
     acct = await h.register("ann")
-    passwords = h.cloud.auth._passwords
-    real, checking, release = passwords.verify, asyncio.Event(), asyncio.Event()
-
-    async def slow(password: str, hashed: str) -> bool:
-        checking.set()
-        await release.wait()
-        return await real(password, hashed)
-
-    monkeypatch.setattr(passwords, "verify", slow)
+    held = HeldCheck(h, monkeypatch)
     login = asyncio.create_task(h.cloud.auth.login(acct.email, PASSWORD, h.ctx()))
-    await checking.wait()
+    await held.checking.wait()
     await asyncio.wait_for(h.register("bob"), 5)  # a writer while the password is checked
-    release.set()
+    held.release.set()
     assert (await login).user.id == acct.id
 
 
@@ -281,19 +290,10 @@ async def test_failures_that_lock_an_account_during_a_check_refuse_its_login(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     acct = await h.register("ann")
-    passwords = h.cloud.auth._passwords
-    real, checking, release = passwords.verify, asyncio.Event(), asyncio.Event()
-
-    async def slow(password: str, hashed: str) -> bool:
-        if password == PASSWORD:
-            checking.set()
-            await release.wait()
-        return await real(password, hashed)
-
-    monkeypatch.setattr(passwords, "verify", slow)
+    held = HeldCheck(h, monkeypatch)
     login = asyncio.create_task(h.cloud.auth.login(acct.email, PASSWORD, h.ctx()))
-    await checking.wait()
+    await held.checking.wait()
     await fail_logins(h, acct, unit_settings().login_max_failures)  # locked meanwhile
-    release.set()
+    held.release.set()
     with pytest.raises(AccountLocked):
         await login
