@@ -81,9 +81,9 @@ class SqlBuckets(SqlRepository[Bucket]):
 
 class SqlObjectVersions(SqlRepository[ObjectVersion]):
     """A small object's data is the row's `inline_data` (the ciphertext of its one inline
-    segment): written by the insert, never by an update, and loaded by the point lookups
-    (latest, find_one: what GET and copy read through), not by listings, whose rows would
-    otherwise carry every object's bytes."""
+    segment): written by the insert and by an overwrite, never by an update, and loaded by
+    the point lookups (latest, find_one: what GET and copy read through), not by listings,
+    whose rows would otherwise carry every object's bytes."""
 
     entity, table, label = ObjectVersion, t.object_versions, "object version"
 
@@ -137,7 +137,8 @@ class SqlObjectVersions(SqlRepository[ObjectVersion]):
     async def overwrite(self, old_id: str, item: ObjectVersion) -> None:
         """One UPDATE of the old row, inline data and id included: of the table's five
         indexes it moves only the entries whose columns change (id, seq, last_modified),
-        where a DELETE and an INSERT rewrite all of them (a third of a PUT's SQLite time)."""
+        where a DELETE and an INSERT rewrite all of them (alone in a transaction on this
+        table: 65 us against 106)."""
         values = self.encode(item)
         params = {f"v_{k}": v for k, v in values.items()}
         done = await self._write(self._overwrite(), {**params, "p_key": old_id})
