@@ -34,6 +34,7 @@ from .table import (
     format_loop,
     format_row,
     format_transfer,
+    mb,
     top,
 )
 
@@ -91,14 +92,19 @@ def print_tables(report: Report) -> None:
 def print_memory(report: Report) -> None:
     if not report.memory:
         return
-    print("\nserver memory by phase, MB (RSS sampled every 50 ms; VmHWM reset at each phase):")
-    print(f"  {'server':<13} {'phase':<28} {'start':>7} {'max':>7} {'VmHWM':>7} {'samples':>8}")
+    print(
+        "\nserver memory by phase, MB (RSS and PSS of the process tree sampled every 50 ms; "
+        "VmHWM reset at each phase; PSS counts a page shared by several processes once):"
+    )
+    print(
+        f"  {'server':<13} {'phase':<28} {'start':>7} {'max':>7} {'VmHWM':>7} {'PSSmax':>7} "
+        f"{'samples':>8}"
+    )
     for server, phases in report.memory.items():
         for name, v in phases.items():
-            hwm = v.get("hwm_mb")
             print(
                 f"  {server:<13} {name:<28} {v['rss_start_mb']:>7.0f} {v['rss_peak_mb']:>7.0f} "
-                f"{'-' if hwm is None else f'{hwm:.0f}':>7} {v['samples']:>8}"
+                f"{mb(v.get('hwm_mb')):>7} {mb(v.get('pss_peak_mb')):>7} {v['samples']:>8}"
             )
 
 
@@ -121,7 +127,8 @@ def check_line(c: Check) -> str:
             f"{c['dd_mb_s']} MB/s = {c['ratio']:.1%}"
         )
     if target.startswith("RSS"):
-        return f"{tag:<4}  {c['server']:<13} peak {c['peak_mb']} MB (in '{c['phase']}')"
+        pss = f", PSS peak {c['pss_peak_mb']} MB" if c.get("pss_peak_mb") is not None else ""
+        return f"{tag:<4}  {c['server']:<13} peak {c['peak_mb']} MB (in '{c['phase']}'){pss}"
     figures = ", ".join(f"{k} {v} MB/s" for k, v in c["get_mb_s"].items())
     return f"n/a   {c['why']}" + (f"\n      (large GET: {figures})" if figures else "")
 

@@ -154,12 +154,14 @@ def memory(report: Report) -> list[Check]:
     for server, phases in report.memory.items():
         top, where = peak_mb(phases)
         judged = server in (OURS, NOFSYNC)
+        pss = [v["pss_peak_mb"] for v in phases.values() if v.get("pss_peak_mb") is not None]
         out.append(
             {
                 "target": "RSS < 200 MB",
                 "server": server,
                 "peak_mb": round(top),
                 "phase": where,
+                "pss_peak_mb": round(max(pss)) if pss else None,
                 "verdict": verdict(top < RSS_LIMIT_MB) if judged else "info",
             }
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -196,3 +200,81 @@ def test_puts_that_arrive_together_in_both_processes_are_each_read_after_write(
     with server.api(user) as api:
         audited = api.get("/audit", params={"action": "s3:PutObject", "limit": 1}).json()
     assert audited["meta"]["total"] == 8 * 12 * 2
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def anonymous_kb(pid: int) -> tuple[int, int]:
+    """(anonymous memory the process maps, its proportional share of it), in kB."""
+    rollup = {
+        line.split(":")[0]: int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    }
+    return rollup["Anonymous"], rollup["Pss_Anon"]
+
+
+def listening(pid: int, port: int) -> bool:
+    """Whether the process holds a socket listening on `port` (its own: SO_REUSEPORT)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fds / fd) in inodes for fd in os.listdir(fds))
+    except OSError:
+        return False
+
+
+def serving_workers(server: Server, count: int) -> list[int]:
+    """The server's worker processes, once there are `count` and each listens on both ports
+    (a worker opens its sockets when its platform is built)."""
+    ports = (int(server.url.rsplit(":", 1)[1]), int(server.s3_url.rsplit(":", 1)[1]))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = [
+            pid for pid in children(server.process.pid) if all(listening(pid, p) for p in ports)
+        ]
+        if len(workers) == count:
+            return workers
+        time.sleep(0.2)
+    raise AssertionError(f"expected {count} serving workers, found {children(server.process.pid)}")
+
+
+def test_workers_are_forked_from_the_prepared_server_and_share_its_memory(
+    spawn: Spawn,
+) -> None:
+    """The server prepares the store, which imports the whole platform, then forks its
+    workers: much of each worker's memory is pages it shares with the server and the other
+    worker. A worker killed with SIGKILL is forked again, shares as much, and serves."""
+    server = spawn(THECLOUD_WORKERS="2")
+    workers = serving_workers(server, 2)
+    for pid in workers:
+        anonymous, share = anonymous_kb(pid)
+        assert share < 0.8 * anonymous, f"worker {pid}: {share} of {anonymous} kB its own"
+
+    os.kill(workers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while workers[0] in children(server.process.pid):
+        assert time.monotonic() < deadline, "the killed worker was not reaped"
+        time.sleep(0.2)
+    replaced = [pid for pid in serving_workers(server, 2) if pid not in workers]
+    assert len(replaced) == 1
+    anonymous, share = anonymous_kb(replaced[0])
+    assert share < 0.8 * anonymous
+    user = server.register("after-restart")
+    for _ in range(10):  # both workers, the new one too, answer a signed-in call
+        assert fresh_call(server, user["api_key"]).status_code == 200

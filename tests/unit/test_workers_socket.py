@@ -52,3 +52,21 @@ def test_the_socket_is_shared_by_port() -> None:
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_workers_are_not_forked_from_a_process_running_other_threads() -> None:
+    """A forked worker would inherit locks held by threads that do not exist in it."""
+    import threading
+
+    from thecloud.entrypoints.workers import Supervisor, WorkerSpec
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        with pytest.raises(RuntimeError, match="other threads"):
+            Supervisor(2, WorkerSpec("app:app", "127.0.0.1", 0), fork=True)
+    finally:
+        release.set()
+        other.join()
+    assert Supervisor(2, WorkerSpec("app:app", "127.0.0.1", 0), fork=False) is not None

@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -122,7 +123,12 @@ async def prepare(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     asyncio.run(prepare(settings))
     if settings.workers > 1:
-        Supervisor(settings.workers, server_spec(settings)).run()
+        # preparing imported the whole platform and left no thread running: the workers are
+        # forked from here and share those pages (docs/operations.md has the figures)
+        import thecloud.entrypoints.s3.app  # noqa: F401 - imported once, for every worker
+
+        fork = threading.active_count() == 1
+        Supervisor(settings.workers, server_spec(settings), fork=fork).run()
         return
     run_servers(settings)
 

@@ -7,14 +7,17 @@ With a socket per process the kernel spreads new connections across them by thei
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import multiprocessing
 import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing.context import ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -65,6 +68,8 @@ class WorkerSpec:
 
 def _worker(spec: WorkerSpec) -> None:
     """One worker process: its own socket on the shared port, then uvicorn on it."""
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a forked worker has the supervisor's
+        signal.signal(sig, signal.SIG_DFL)
     if spec.app_dir:
         sys.path.insert(0, spec.app_dir)
     if spec.main:
@@ -84,11 +89,24 @@ def server_spec(settings: Settings) -> WorkerSpec:
 
 
 class Supervisor:
-    """Starts the workers, restarts one that dies, stops them all on SIGINT or SIGTERM."""
+    """Starts the workers, restarts one that dies, stops them all on SIGINT or SIGTERM.
 
-    def __init__(self, count: int, spec: WorkerSpec) -> None:
+    Workers are spawned (a fresh interpreter each), or with `fork=True` forked from this
+    process: they then share, copy-on-write, every module and object it holds, which it has
+    moved out of the garbage collector's reach (`gc.freeze`) so that a collection in a worker
+    does not copy those pages. Fork only from a process with no other thread and no event loop:
+    the worker would inherit locks held by threads that do not exist in it."""
+
+    def __init__(self, count: int, spec: WorkerSpec, *, fork: bool = False) -> None:
         self._count, self._spec, self._stopping = count, spec, False
-        self._ctx = multiprocessing.get_context("spawn")
+        if fork and threading.active_count() > 1:
+            raise RuntimeError("cannot fork workers from a process that runs other threads")
+        if fork:
+            gc.collect()
+            gc.freeze()
+        self._ctx: ForkContext | SpawnContext = (
+            multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")
+        )
         self._workers: list[BaseProcess] = []
 
     def run(self) -> None:
