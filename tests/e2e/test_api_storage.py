@@ -216,3 +216,41 @@ def test_the_cli_copies_both_ways(
     assert (out / "from-boto3.txt").read_bytes() == b"hi"
     url = cloud(server, user, tmp_path, "storage", "presign", f"s3://{name}/docs/notes.txt")
     assert httpx.get(url.strip()).content == b"written by the cli\n"
+
+
+def test_object_tags_over_rest_the_sdk_and_the_cli(
+    server: Server, user: dict[str, str], sdk: Client, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    made = sdk.objects.put(bucket, "a/b.txt", b"tagged", tags={"team": "a", "x": "y z"})
+    assert made["tags"] == {"team": "a", "x": "y z"}
+    tags = s3.get_object_tagging(Bucket=bucket, Key="a/b.txt")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"team": "a", "x": "y z"}
+    s3.put_object_tagging(Bucket=bucket, Key="a/b.txt",
+                          Tagging={"TagSet": [{"Key": "from", "Value": "boto3"}]})  # fmt: skip
+    assert sdk.objects.tags(bucket, "a/b.txt")["tags"] == {"from": "boto3"}
+    assert sdk.objects.set_tags(bucket, "a/b.txt", {"n": "1"})["tags"] == {"n": "1"}
+    assert sdk.objects.head(bucket, "a/b.txt")["etag"] == made["etag"]
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": user["api_key"]}) as api:
+        r = api.put(f"/storage/buckets/{bucket}/object-tags/a/b.txt",
+                    json={"tags": {f"k{i}": "v" for i in range(11)}})  # fmt: skip
+        assert r.status_code == 400 and "at most 10 tags" in r.text
+        r = api.get(f"/storage/buckets/{bucket}/object-tags/missing")
+        assert r.status_code == 404
+        listed = api.get(f"/storage/{bucket}", params={"prefix": "a/"}).json()["data"]
+        assert listed["objects"][0]["tags"] == {"n": "1"}
+        downloaded = api.get(f"/storage/{bucket}/a/b.txt")
+        assert downloaded.headers["x-amz-tagging-count"] == "1"
+
+    cloud(server, user, tmp_path, "storage", "tag", f"s3://{bucket}/a/b.txt", "env=prod", "k=")
+    assert sdk.objects.tags(bucket, "a/b.txt")["tags"] == {"env": "prod", "k": ""}
+    shown = cloud(server, user, tmp_path, "storage", "tags", f"s3://{bucket}/a/b.txt")
+    assert "env" in shown and "prod" in shown
+    local = tmp_path / "up.txt"
+    local.write_text("with tags\n")
+    cloud(server, user, tmp_path, "storage", "cp", str(local), f"s3://{bucket}/up.txt",
+          "--tag", "source=cli")  # fmt: skip
+    assert s3.get_object_tagging(Bucket=bucket, Key="up.txt")["TagSet"] == [
+        {"Key": "source", "Value": "cli"}
+    ]
+    cloud(server, user, tmp_path, "storage", "untag", f"s3://{bucket}/a/b.txt")
+    assert s3.get_object_tagging(Bucket=bucket, Key="a/b.txt")["TagSet"] == []

@@ -93,6 +93,15 @@ def test_s3api_versioning_and_errors(aws: Aws, tmp_path: Path) -> None:
     assert missing.returncode != 0 and "NoSuchKey" in missing.stderr
     full = aws("s3", "rb", f"s3://{bucket}", check=False)
     assert full.returncode != 0 and "BucketNotEmpty" in full.stderr
+    aws("s3api", "put-object-tagging", "--bucket", bucket, "--key", "doc",
+        "--tagging", "TagSet=[{Key=owner,Value=cli}]")  # fmt: skip
+    tags = aws.json("s3api", "get-object-tagging", "--bucket", bucket, "--key", "doc")
+    assert tags["TagSet"] == [{"Key": "owner", "Value": "cli"}]
+    aws("s3", "cp", str(body), f"s3://{bucket}/tagged")
+    aws("s3api", "put-object", "--bucket", bucket, "--key", "tagged", "--body", str(body),
+        "--tagging", "a=1&b=2")  # fmt: skip
+    assert len(aws.json("s3api", "get-object-tagging", "--bucket", bucket,
+                        "--key", "tagged")["TagSet"]) == 2  # fmt: skip
 
 
 def test_presign(aws: Aws, tmp_path: Path) -> None:

@@ -467,12 +467,69 @@ def test_virtual_hosted_style_addressing(server: Server) -> None:
 def test_unsupported_sub_resources_never_touch_the_object(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"keep me")
     with pytest.raises(ClientError) as exc:
-        s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": []})
+        s3.put_object_acl(Bucket=bucket, Key="k", ACL="public-read")
     assert code_of(exc) == "NotImplemented"
     with pytest.raises(ClientError) as exc:
-        s3.delete_object_tagging(Bucket=bucket, Key="k")
+        s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "ON"})
     assert code_of(exc) == "NotImplemented"
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"keep me"
+
+
+def tag_set(s3: Any, bucket: str, key: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+
+
+def test_object_tags_on_put_copy_multipart_and_versions(s3: Any, bucket: str) -> None:
+    made = s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="team=a&note=x%20y&empty=")
+    assert tag_set(s3, bucket, "k") == {"team": "a", "note": "x y", "empty": ""}
+    assert s3.get_object(Bucket=bucket, Key="k")["TagCount"] == 3
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "c", "Value": "3"}]})
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == [{"Key": "c", "Value": "3"}]
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert head["ETag"] == made["ETag"]  # a tag change is no new object
+
+    s3.copy_object(Bucket=bucket, Key="kept", CopySource={"Bucket": bucket, "Key": "k"})
+    s3.copy_object(Bucket=bucket, Key="replaced", CopySource={"Bucket": bucket, "Key": "k"},
+                   TaggingDirective="REPLACE", Tagging="z=9")  # fmt: skip
+    assert s3.get_object_tagging(Bucket=bucket, Key="kept")["TagSet"] == [
+        {"Key": "c", "Value": "3"}
+    ]
+    assert s3.get_object_tagging(Bucket=bucket, Key="replaced")["TagSet"] == [
+        {"Key": "z", "Value": "9"}
+    ]
+    s3.delete_object_tagging(Bucket=bucket, Key="k")
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
+    assert "TagCount" not in s3.get_object(Bucket=bucket, Key="k")
+
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp", Tagging="mp=yes")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1, Body=b"p")["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up, MultipartUpload=parts)
+    assert tag_set(s3, bucket, "mp") == {"mp": "yes"}
+
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="v", Body=b"1", Tagging="v=1")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="v", Body=b"2", Tagging="v=2")
+    older = {"TagSet": [{"Key": "old", "Value": "yes"}]}
+    answer = s3.put_object_tagging(Bucket=bucket, Key="v", VersionId=v1, Tagging=older)
+    assert answer["VersionId"] == v1
+    old = s3.get_object_tagging(Bucket=bucket, Key="v", VersionId=v1)
+    assert (old["VersionId"], old["TagSet"]) == (v1, [{"Key": "old", "Value": "yes"}])
+    assert s3.get_object_tagging(Bucket=bucket, Key="v")["TagSet"] == [{"Key": "v", "Value": "2"}]
+
+    bad = [
+        lambda: s3.put_object(Bucket=bucket, Key="n", Body=b"", Tagging="aws:x=1"),
+        lambda: s3.put_object(Bucket=bucket, Key="n", Body=b"", Tagging="a=1&a=2"),
+        lambda: s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={
+            "TagSet": [{"Key": f"k{i}", "Value": ""} for i in range(11)]}),
+    ]  # fmt: skip
+    for call in bad:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as exc:
+        s3.get_object_tagging(Bucket=bucket, Key="n")  # nothing was stored
+    assert code_of(exc) == "NoSuchKey"
 
 
 def test_conditional_writes(s3: Any, bucket: str) -> None:

@@ -86,3 +86,47 @@ async def test_the_comparison_does_see_a_schema_difference(database_url: str) ->
         await engine.dispose()
     kinds = sorted(d[0] for d in diffs)
     assert kinds == ["add_index", "remove_table"]
+
+
+async def test_objects_made_before_tags_existed_have_an_empty_tag_set(database_url: str) -> None:
+    """Revision 0013 adds the tag columns: rows already there read as untagged, and can be
+    tagged afterwards."""
+    import asyncio
+    from dataclasses import replace
+
+    from alembic import command
+
+    from tests.integration.test_sql_objects import bucket, upload, version
+    from thecloud.adapters.sql import tables as t
+
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0012")
+    engine = create_engine(database_url)
+    factory = SqlUnitOfWorkFactory(engine, lambda _events: None)
+    try:
+        _, tenant = await b.seed_tenant(factory)
+        bkt = bucket(tenant.id)
+        async with factory() as w:
+            await w.buckets.add(bkt)
+            old_version, old_upload = version(bkt, "old"), upload(bkt, "old")
+            rows = {
+                t.object_versions: w.object_versions.encode(old_version),
+                t.multipart_uploads: w.uploads.encode(old_upload),
+            }
+            await w.commit()
+        async with engine.begin() as conn:  # as revision 0012 wrote them: no tags column
+            for table, row in rows.items():
+                await conn.execute(table.insert().values({k: v for k, v in row.items()
+                                                          if k != "tags"}))  # fmt: skip
+        await upgrade(database_url)
+        async with factory() as w:
+            got = await w.object_versions.get(old_version.id)
+            assert got == old_version and got.tags == {}
+            assert await w.uploads.get(old_upload.id) == old_upload
+            await w.object_versions.update(replace(got, tags={"after": "upgrade"}))
+            await w.commit()
+        async with factory(read_only=True) as w:
+            again = await w.object_versions.get(old_version.id)
+            assert again is not None and again.tags == {"after": "upgrade"}
+    finally:
+        await factory.dispose()
+        await engine.dispose()

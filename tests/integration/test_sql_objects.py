@@ -118,10 +118,12 @@ async def test_every_entity_round_trips(db: Db) -> None:
         headers={"cache-control": "no-cache"}, metadata={"colour": "blue", "ключ": "значение"},
         checksums={"CRC32": "AAAAAA==-2"}, segments=(segment(5 * 1024**3), segment(1)),
         sse_customer_key_md5="a" * 24, parts_count=2, size=5 * 1024**3 + 1,
+        tags={"team": "ops", "ключ": "", "x": "é" * 256},
     )  # fmt: skip
     marker = version(bkt, "gone", delete_marker=True, size=0, etag="", segments=())
     up = upload(bkt, "big", headers={"content-encoding": "gzip"}, metadata={"m": "1"},
-                checksum_algorithm="SHA256", sse_customer_key_md5="b" * 24)  # fmt: skip
+                checksum_algorithm="SHA256", sse_customer_key_md5="b" * 24,
+                tags={"upload": "tag"})  # fmt: skip
     pt = part(up, 10_000, checksums={"SHA256": "c2hh"}, size=5 * 1024**3)
     cred = StorageCredential(
         id=new_id(), tenant_id=t.id, access_key_id="TC" + "A" * 18, sealed_secret="c2VhbGVk",
@@ -409,6 +411,21 @@ async def test_inline_data_is_loaded_by_lookups_not_listings_and_kept_by_updates
     async with db.uow(read_only=True) as w:
         again = await w.object_versions.get(v.id)
     assert again is not None and not again.is_latest and again.segments[0].data == data
+
+
+async def test_tags_are_listed_and_a_tag_update_keeps_the_inline_data(db: Db) -> None:
+    bkt = await seed_bucket(db)
+    small = Segment(uuid.uuid4().hex, 3, "sealed", inline=True, data=b"abc")
+    v = version(bkt, "small", segments=(small,), size=3, tags={"a": "1"})
+    await b.add_all(db, "object_versions", v)
+    async with db.uow() as w:
+        listed = await w.object_versions.listing(bkt.id, "", "", 10)
+        assert [x.tags for x in listed] == [{"a": "1"}]
+        await w.object_versions.update(replace(listed[0], tags={"b": "2"}))  # data not loaded
+        await w.commit()
+    async with db.uow(read_only=True) as w:
+        again = await w.object_versions.latest(bkt.id, "small")
+    assert again is not None and again.tags == {"b": "2"} and again.segments[0].data == b"abc"
 
 
 async def test_a_version_keeps_at_most_one_segment_inline(db: Db) -> None:

@@ -101,6 +101,7 @@ class ObjectVersion:
     segments: Sequence[Segment] = ()
     sse_customer_key_md5: str = ""  # SSE-C: the MD5 (base64) of the customer's key
     parts_count: int = 0  # > 0 for an object made by a multipart upload
+    tags: Mapping[str, str] = field(default_factory=dict)  # the version's tag set
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class MultipartUpload:
     metadata: Mapping[str, str] = field(default_factory=dict)
     checksum_algorithm: str = ""
     sse_customer_key_md5: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)  # the object's, once completed
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,40 @@ def validate_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
     return tags
 
 
+MAX_OBJECT_TAGS = 10
+
+
+def validate_object_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
+    """An object's tag set, as S3 limits it: at most 10 tags, keys of 1-128 and values of
+    0-256 characters, no key in the reserved `aws:` prefix."""
+    if len(tags) > MAX_OBJECT_TAGS:
+        raise S3Invalid(
+            "BadRequest", f"an object has at most {MAX_OBJECT_TAGS} tags, not {len(tags)}"
+        )
+    for k, v in tags.items():
+        if not 1 <= len(k) <= 128:
+            raise S3Invalid("InvalidTag", f"tag key {k!r}: keys are 1-128 characters")
+        if len(v) > 256:
+            raise S3Invalid("InvalidTag", f"tag {k!r}: values are at most 256 characters")
+        if k.lower().startswith("aws:"):
+            raise S3Invalid("InvalidTag", f"tag key {k!r}: the aws: prefix is reserved")
+    return tags
+
+
+def parse_tagging(raw: str) -> dict[str, str]:
+    """An x-amz-tagging header: a tag set as a URL query string (`k1=v1&k2=v2`)."""
+    from urllib.parse import parse_qsl
+
+    tags: dict[str, str] = {}
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        if key in tags:
+            raise S3Invalid("InvalidTag", f"tag key {key!r} is given twice in x-amz-tagging")
+        tags[key] = value
+    if raw and not tags:
+        raise S3Invalid("InvalidArgument", "x-amz-tagging must be a query string: k1=v1&k2=v2")
+    return tags
+
+
 def multipart_etag(part_md5s: Sequence[bytes]) -> str:
     """S3's ETag of a multipart object: MD5 of the parts' MD5s, then '-<part count>'."""
     import hashlib
@@ -421,6 +457,7 @@ class ObjectAttrs:
     content_type: str = "binary/octet-stream"
     headers: Mapping[str, str] = field(default_factory=dict)
     metadata: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 # Content headers kept with an object and sent back on GET/HEAD.

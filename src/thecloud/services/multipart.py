@@ -32,6 +32,7 @@ from thecloud.domain.objects import (
     multipart_etag,
     validate_key,
     validate_metadata,
+    validate_object_tags,
     validate_part_number,
 )
 from thecloud.ports.objects import Payload, PayloadDigest
@@ -106,6 +107,7 @@ class MultipartService(Service):
     ) -> MultipartUpload:
         validate_key(key)
         validate_metadata(attrs.metadata)
+        validate_object_tags(attrs.tags)
         async with self._uow(batched=True) as uow:
             bucket = await self._buckets.find(uow, p, bucket_name, "s3:PutObject", key)
             upload = MultipartUpload(
@@ -113,7 +115,7 @@ class MultipartService(Service):
                 initiated_at=self._clock.now(), created_by=p.id,
                 content_type=attrs.content_type, headers=dict(attrs.headers),
                 metadata=dict(attrs.metadata), checksum_algorithm=checksum_algorithm,
-                sse_customer_key_md5=customer.md5 if customer else "",
+                sse_customer_key_md5=customer.md5 if customer else "", tags=dict(attrs.tags),
             )  # fmt: skip
             await uow.uploads.add(upload)
             await self._record(
@@ -271,7 +273,8 @@ class MultipartService(Service):
         chosen = _choose(stored, requested)
         digest = PayloadDigest(b"", _checksums(upload, chosen))
         version = self._objects.new_version(
-            p, bucket, key, ObjectAttrs(upload.content_type, upload.headers, upload.metadata),
+            p, bucket, key,
+            ObjectAttrs(upload.content_type, upload.headers, upload.metadata, upload.tags),
             [part.segment for part in chosen], digest, None,
             etag=multipart_etag([bytes.fromhex(part.etag.strip('"')) for part in chosen]),
             parts_count=len(chosen),

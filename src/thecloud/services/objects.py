@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from thecloud.domain.common import new_id
@@ -30,6 +30,7 @@ from thecloud.domain.objects import (
     too_large,
     validate_key,
     validate_metadata,
+    validate_object_tags,
 )
 from thecloud.ports.objects import Payload, PayloadDigest
 from thecloud.ports.uow import UnitOfWork
@@ -95,6 +96,7 @@ class ObjectService(Service):
         against the current version in the same transaction."""
         validate_key(key)
         validate_metadata(attrs.metadata)
+        validate_object_tags(attrs.tags)
         small, chunks = await self._data.peek(payload.chunks())
         if small is not None:
             # a body kept in its row: no data of its own to write first, so the bucket is
@@ -140,6 +142,7 @@ class ObjectService(Service):
             headers=dict(attrs.headers), metadata=dict(attrs.metadata),
             checksums=dict(digest.checksums), segments=tuple(segments),
             sse_customer_key_md5=customer.md5 if customer else "", parts_count=parts_count,
+            tags=dict(attrs.tags),
         )  # fmt: skip
 
     async def commit_version(
@@ -368,6 +371,46 @@ class ObjectService(Service):
                 results.append((key, version_id, code, exc.message))
         return results
 
+    async def tags(
+        self, p: Principal, bucket_name: str, key: str, version_id: str | None = None
+    ) -> ObjectVersion:
+        """GetObjectTagging: the version (current, or `version_id`) whose tags are asked."""
+        action = "s3:GetObjectVersionTagging" if version_id else "s3:GetObjectTagging"
+        async with self._uow(read_only=True) as uow:
+            bucket = await self._buckets.find(uow, p, bucket_name, action, key)
+            return await self._pick(uow, bucket, key, version_id)
+
+    async def set_tags(
+        self,
+        p: Principal,
+        bucket_name: str,
+        key: str,
+        tags: Mapping[str, str],
+        version_id: str | None = None,
+        *,
+        delete: bool = False,
+    ) -> ObjectVersion:
+        """PutObjectTagging (or DeleteObjectTagging, `delete`): replace the tag set of the
+        current version or of `version_id`, in place: tags are not a new version."""
+        validate_key(key)
+        validate_object_tags(tags)
+        verb = "Delete" if delete else "Put"
+        action = f"s3:{verb}ObjectVersionTagging" if version_id else f"s3:{verb}ObjectTagging"
+        async with self._uow(batched=True) as uow:
+            bucket = await self._buckets.find(uow, p, bucket_name, action, key)
+            await uow.object_versions.lock_key(bucket.id, key)
+            found = await self._pick(uow, bucket, key, version_id)
+            tagged = replace(found, tags=dict(tags))
+            await uow.object_versions.update(tagged)
+            await self._record(
+                uow, p, action, "object", found.id,
+                {"bucket": bucket.name, "key": key, "version_id": found.version_id,
+                 "tags": sorted(tags)},
+            )  # fmt: skip
+            await uow.commit()
+        await self._uow.sync()
+        return tagged
+
     async def copy(
         self,
         p: Principal,
@@ -376,16 +419,20 @@ class ObjectService(Service):
         attrs: ObjectAttrs | None,
         conditions: Conditions | None = None,
         keys: tuple[CustomerKey | None, CustomerKey | None] = (None, None),
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[ObjectVersion, ObjectVersion]:
         """CopyObject: (bucket, key, version) -> (bucket, key). `attrs` None copies the
-        source's metadata (MetadataDirective COPY). Returns (source, new version)."""
+        source's metadata (MetadataDirective COPY), `tags` None its tags (TaggingDirective
+        COPY). Returns (source, new version)."""
+        if tags is not None:
+            validate_object_tags(tags)
         src_bucket, src_key, src_version = source
         got = await self.open(
             p, src_bucket, src_key, version_id=src_version, conditions=None, customer=keys[0]
         )
         if conditions is not None:
             conditions.check(got.version.etag, got.version.last_modified, copy=True)
-        made = await self._copy_into(p, got, target, attrs, keys[1])
+        made = await self._copy_into(p, got, target, attrs, keys[1], tags)
         return got.version, made
 
     async def _copy_into(
@@ -395,12 +442,14 @@ class ObjectService(Service):
         target: tuple[str, str],
         attrs: ObjectAttrs | None,
         customer: CustomerKey | None,
+        tags: Mapping[str, str] | None,
     ) -> ObjectVersion:
         bucket_name, key = target
         validate_key(key)
         src = got.version
         if attrs is None:
             attrs = ObjectAttrs(src.content_type, src.headers, src.metadata)
+        attrs = replace(attrs, tags=src.tags if tags is None else tags)
         if src.size > MAX_PUT_BYTES:
             raise too_large(
                 "the source object (use UploadPartCopy for large copies)", MAX_PUT_BYTES

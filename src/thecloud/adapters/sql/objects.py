@@ -116,6 +116,7 @@ class SqlObjectVersions(SqlRepository[ObjectVersion]):
             "metadata": dict(item.metadata),
             "checksums": dict(item.checksums),
             "segments": [segment_row(s) for s in item.segments],
+            "tags": dict(item.tags),
             INLINE_DATA: inline[0] if inline else None,
         }
 
@@ -202,6 +203,7 @@ class SqlUploads(SqlRepository[MultipartUpload]):
             **super().encode(item),
             "headers": dict(item.headers),
             "metadata": dict(item.metadata),
+            "tags": dict(item.tags),
         }
 
     async def listing(

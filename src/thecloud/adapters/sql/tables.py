@@ -739,6 +739,7 @@ object_versions = Table(
     Column("parts_count", Integer, nullable=False),
     # the ciphertext of a small object kept in its row (its one segment says "inline")
     Column("inline_data", LargeBinary, nullable=True),
+    Column("tags", JSON, nullable=False, server_default=text("'{}'")),
     UniqueConstraint(
         "bucket_id", "key", "version_id", name="uq_object_versions_bucket_key_version"
     ),
@@ -769,6 +770,7 @@ multipart_uploads = Table(
     Column("metadata", JSON, nullable=False),
     Column("checksum_algorithm", String(16), nullable=False),
     Column("sse_customer_key_md5", String(32), nullable=False),
+    Column("tags", JSON, nullable=False, server_default=text("'{}'")),
     Index("ix_multipart_uploads_bucket_key", "bucket_id", "key", "initiated_at"),
 )
 

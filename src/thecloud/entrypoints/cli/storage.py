@@ -149,7 +149,9 @@ def list_storage(
 # --- objects ----------------------------------------------------------------------------------
 
 
-def upload(st: State, src: Path, dst: str, content_type: str | None, meta: Pairs) -> None:
+def upload(
+    st: State, src: Path, dst: str, content_type: str | None, meta: Pairs, tags: Pairs
+) -> None:
     if not src.is_file():
         raise typer.BadParameter(f"{src} is not a file", param_hint="SRC")
     bucket, key = split(dst, key_required=False)
@@ -157,7 +159,7 @@ def upload(st: State, src: Path, dst: str, content_type: str | None, meta: Pairs
     with progress_bar(src.name, src.stat().st_size) as advance:
         made = st.client().objects.upload_file(
             bucket, key, src, content_type=content_type, metadata=pairs(meta, "--meta"),
-            on_progress=advance,
+            on_progress=advance, tags=pairs(tags, "--tag"),
         )  # fmt: skip
     show_object(st, made, f"Uploaded {src} to s3://{bucket}/{key} ({made['size']} bytes).")
 
@@ -185,6 +187,7 @@ def copy(
     ] = None,
     meta: Annotated[Pairs, typer.Option("--meta", help="key=value metadata. Repeatable.")] = None,
     version_id: VersionOpt = None,
+    tag: Annotated[Pairs, typer.Option("--tag", help="key=value tag (upload). Repeatable.")] = None,
 ) -> None:
     """Upload a file to s3://BUCKET/KEY, or download one, with a progress bar (files over
     64 MiB go up in 16 MiB parts).
@@ -194,7 +197,7 @@ def copy(
     if src.startswith(SCHEME) == dst.startswith(SCHEME):
         raise typer.BadParameter("copy between a local file and s3://BUCKET/KEY (one of each)")
     if dst.startswith(SCHEME):
-        return upload(st, Path(src), dst, content_type, meta)
+        return upload(st, Path(src), dst, content_type, meta, tag)
     download(st, src, dst, version_id)
 
 
@@ -212,6 +215,44 @@ def versions(ctx: typer.Context, target: ObjectArg) -> None:
     """Every version and delete marker of an object, newest first."""
     st = state(ctx)
     show_all(st, list(st.client().objects.iterate_versions(*split(target))), version_row)
+
+
+def show_tags(st: State, tagged: JSON) -> None:
+    if st.output is not Output.table:
+        return st.show(tagged)
+    st.show([{"key": k, "value": v} for k, v in tagged["tags"].items()], "tag")
+
+
+@app.command("tags")
+def tags(ctx: typer.Context, target: ObjectArg, version_id: VersionOpt = None) -> None:
+    """The tags of an object (or of one version of it)."""
+    st = state(ctx)
+    bucket, key = split(target)
+    show_tags(st, st.client().objects.tags(bucket, key, version_id=version_id))
+
+
+@app.command("tag")
+def tag(
+    ctx: typer.Context,
+    target: ObjectArg,
+    pairs_: Annotated[list[str], typer.Argument(metavar="KEY=VALUE...", help="The new tags.")],
+    version_id: VersionOpt = None,
+) -> None:
+    """Replace the tags of an object (at most 10); its data and version stay as they are.
+
+    `cloud storage tag s3://photos/a.jpg project=apollo stage=raw`"""
+    st = state(ctx)
+    bucket, key = split(target)
+    new = pairs(pairs_, "KEY=VALUE") or {}
+    show_tags(st, st.client().objects.set_tags(bucket, key, new, version_id=version_id))
+
+
+@app.command("untag")
+def untag(ctx: typer.Context, target: ObjectArg, version_id: VersionOpt = None) -> None:
+    """Remove every tag of an object (or of one version of it)."""
+    bucket, key = split(target)
+    state(ctx).client().objects.delete_tags(bucket, key, version_id=version_id)
+    message(f"Removed the tags of s3://{bucket}/{key}.")
 
 
 @app.command("versioning")

@@ -21,6 +21,7 @@ from thecloud.domain.objects import (
     ObjectVersion,
     S3Invalid,
     parse_range,
+    parse_tagging,
 )
 from thecloud.entrypoints.s3 import xml_in, xml_out
 from thecloud.entrypoints.s3.body import RequestBody
@@ -57,7 +58,11 @@ def attrs_of(call: Call) -> ObjectAttrs:
         if rest:
             stored["content-encoding"] = ",".join(e.strip() for e in rest)
     content_type = headers.get("content-type") or "binary/octet-stream"
-    return ObjectAttrs(content_type, stored, metadata)
+    return ObjectAttrs(content_type, stored, metadata, tagging_header(call))
+
+
+def tagging_header(call: Call) -> dict[str, str]:
+    return parse_tagging(call.header("x-amz-tagging"))
 
 
 def customer_key(call: Call, prefix: str = _SSE_C) -> CustomerKey | None:
@@ -134,6 +139,8 @@ def object_headers(call: Call, v: ObjectVersion, partial: bool = False) -> dict[
             headers[f"x-amz-checksum-{algorithm.lower()}"] = value
     if v.parts_count:
         headers["x-amz-mp-parts-count"] = str(v.parts_count)
+    if v.tags:
+        headers["x-amz-tagging-count"] = str(len(v.tags))
     headers.update(_overrides(call))
     return headers
 
@@ -199,6 +206,9 @@ async def copy_object(call: Call) -> None:
     directive = call.header("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Invalid("InvalidArgument", "Unknown metadata directive.")
+    tagging = call.header("x-amz-tagging-directive", "COPY").upper()
+    if tagging not in ("COPY", "REPLACE"):
+        raise S3Invalid("InvalidArgument", "Unknown tagging directive.")
     source = copy_source(call)
     if source[:2] == (call.bucket, call.key) and directive == "COPY" and source[2] is None:
         raise S3Invalid(
@@ -212,6 +222,7 @@ async def copy_object(call: Call) -> None:
         attrs_of(call) if directive == "REPLACE" else None,
         conditions(call, "x-amz-copy-source-"),
         (customer_key(call, "x-amz-copy-source-" + _SSE_C), customer_key(call)),
+        tagging_header(call) if tagging == "REPLACE" else None,
     )  # fmt: skip
     headers = {**call.base_headers(), **_write_headers(made)}
     if src.version_id != "null":
@@ -290,3 +301,32 @@ async def delete_objects(call: Call) -> None:
             deleted.append((result.key, requested or version, marker,
                             result.version_id if marker else None))  # fmt: skip
     await respond_xml(call.send, xml_out.delete_result(deleted, errors, quiet), call.base_headers())
+
+
+async def get_tagging(call: Call) -> None:
+    version = await call.container.objects.tags(
+        call.signed_in, call.bucket, call.key, call.q("versionId")
+    )
+    await respond_xml(call.send, xml_out.tagging(version.tags), _tagged_headers(call, version))
+
+
+async def put_tagging(call: Call) -> None:
+    tags = xml_in.tagging(await small_body(call))
+    version = await call.container.objects.set_tags(
+        call.signed_in, call.bucket, call.key, tags, call.q("versionId")
+    )
+    await respond(call.send, 200, _tagged_headers(call, version))
+
+
+async def delete_tagging(call: Call) -> None:
+    version = await call.container.objects.set_tags(
+        call.signed_in, call.bucket, call.key, {}, call.q("versionId"), delete=True
+    )
+    await respond(call.send, 204, _tagged_headers(call, version))
+
+
+def _tagged_headers(call: Call, v: ObjectVersion) -> dict[str, str]:
+    headers = call.base_headers()
+    if v.version_id != "null":
+        headers["x-amz-version-id"] = v.version_id
+    return headers

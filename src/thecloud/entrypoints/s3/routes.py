@@ -26,7 +26,7 @@ _UNSUPPORTED = (
 
 
 # Object sub-resources S3 has and we do not (bucket-level ones of these names are handled).
-_UNSUPPORTED_ON_OBJECTS = ("tagging", "acl", "versioning", "cors", "lifecycle", "encryption",
+_UNSUPPORTED_ON_OBJECTS = ("acl", "versioning", "cors", "lifecycle", "encryption",
                            "location", "versions", "delete")  # fmt: skip
 _REFUSED = frozenset(_UNSUPPORTED)
 _REFUSED_ON_OBJECTS = _REFUSED | frozenset(_UNSUPPORTED_ON_OBJECTS)
@@ -147,9 +147,21 @@ _BUCKET: dict[str, dict[str, Handler]] = {
 }  # fmt: skip
 
 _OBJECT: dict[str, dict[str, Handler]] = {
-    "GET": {"uploadId": multipart_ops.list_parts, "": object_ops.get_object},
+    "GET": {
+        "uploadId": multipart_ops.list_parts,
+        "tagging": object_ops.get_tagging,
+        "": object_ops.get_object,
+    },
     "HEAD": {"": object_ops.head_object},
-    "PUT": {"uploadId": multipart_ops.upload_part, "": object_ops.put_object},
-    "DELETE": {"uploadId": multipart_ops.abort, "": object_ops.delete_object},
+    "PUT": {
+        "uploadId": multipart_ops.upload_part,
+        "tagging": object_ops.put_tagging,
+        "": object_ops.put_object,
+    },
+    "DELETE": {
+        "uploadId": multipart_ops.abort,
+        "tagging": object_ops.delete_tagging,
+        "": object_ops.delete_object,
+    },
     "POST": {"uploads": multipart_ops.create, "uploadId": multipart_ops.complete},
 }

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, Protocol, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from thecloud.sdk._core import Call, body, query, seg
 from thecloud.sdk._upload import Progress, Source, Upload
@@ -63,9 +63,17 @@ def _type(data: Data, content_type: str | None) -> str | None:
     return content_type
 
 
-def _headers(content_type: str | None, metadata: Mapping[str, str] | None) -> dict[str, str]:
+def _headers(
+    content_type: str | None, metadata: Mapping[str, str] | None, tags: Mapping[str, str] | None
+) -> dict[str, str]:
     out = {f"x-amz-meta-{k}": v for k, v in (metadata or {}).items()}
+    if tags:
+        out["x-amz-tagging"] = urlencode(dict(tags))
     return {**out, "Content-Type": content_type} if content_type else out
+
+
+def _tags_path(bucket: str, key: str) -> str:
+    return f"/storage/buckets/{seg(bucket)}/object-tags/{key_path(key)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +155,14 @@ class Objects(
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         on_progress: Progress | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> One:
         """Store `data` (bytes, a path or a binary file object, streamed, up to 5 GiB) as the
-        object; the object (size, etag, version_id). A path's type is guessed from its name."""
-        call = Call(
-            "PUT", object_path(bucket, key), content=_upload(data, on_progress),
-            headers=_headers(_type(data, content_type), metadata), timeout=TRANSFER_TIMEOUT,
-        )  # fmt: skip
+        object, with `tags` if given; the object (size, etag, version_id). A path's type is
+        guessed from its name."""
+        headers = _headers(_type(data, content_type), metadata, tags)
+        call = Call("PUT", object_path(bucket, key), content=_upload(data, on_progress),
+                    headers=headers, timeout=TRANSFER_TIMEOUT)  # fmt: skip
         return self._x.one(call)
 
     def upload_file(
@@ -167,14 +176,15 @@ class Objects(
         on_progress: Progress | None = None,
         part_size: int = PART_SIZE,
         threshold: int = MULTIPART_THRESHOLD,
+        tags: Mapping[str, str] | None = None,
     ) -> One:
         """`put`, or for a file over `threshold` bytes a multipart upload in `part_size`
         parts (aborted if a part fails); the object."""
         size = Upload(source).size
         if size is None or size <= threshold:
             return self.put(bucket, key, source, content_type=content_type, metadata=metadata,
-                            on_progress=on_progress)  # fmt: skip
-        init = self._init_call(bucket, key, _type(source, content_type), metadata)
+                            on_progress=on_progress, tags=tags)  # fmt: skip
+        init = self._init_call(bucket, key, _type(source, content_type), metadata, tags)
         return self._t.multipart(Multipart(init, source, part_size, on_progress))
 
     def get(
@@ -268,11 +278,33 @@ class Objects(
         payload = {"method": method.upper(), "expires_in": expires_in}
         return self._x.one(Call("POST", object_path(bucket, key, "/storage/presign"), payload))
 
+    def tags(self, bucket: str, key: str, *, version_id: str | None = None) -> One:
+        """The object's tags: `{"bucket", "key", "version_id", "tags": {...}}`."""
+        params = query(version_id=version_id)
+        return self._x.one(Call("GET", _tags_path(bucket, key), params=params))
+
+    def set_tags(
+        self, bucket: str, key: str, tags: Mapping[str, str], *, version_id: str | None = None
+    ) -> One:
+        """Replace the object's tags (at most 10); its data and version stay as they are."""
+        params = query(version_id=version_id)
+        return self._x.one(Call("PUT", _tags_path(bucket, key), {"tags": dict(tags)}, params))
+
+    def delete_tags(self, bucket: str, key: str, *, version_id: str | None = None) -> One:
+        """Remove every tag of the object."""
+        params = query(version_id=version_id)
+        return self._x.one(Call("DELETE", _tags_path(bucket, key), params=params))
+
     @staticmethod
     def _init_call(
-        bucket: str, key: str, content_type: str | None, metadata: Mapping[str, str] | None
+        bucket: str,
+        key: str,
+        content_type: str | None,
+        metadata: Mapping[str, str] | None,
+        tags: Mapping[str, str] | None = None,
     ) -> Call:
-        payload = body(content_type=content_type, metadata=dict(metadata) if metadata else None)
+        payload = body(content_type=content_type, metadata=dict(metadata) if metadata else None,
+                       tags=dict(tags) if tags else None)  # fmt: skip
         return Call("POST", object_path(bucket, key, "/storage/multipart/init"), payload)
 
     def create_multipart(
@@ -282,9 +314,10 @@ class Objects(
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> One:
         """Start a multipart upload: `{"upload_id", ...}`; then `upload_part` and complete."""
-        return self._x.one(self._init_call(bucket, key, content_type, metadata))
+        return self._x.one(self._init_call(bucket, key, content_type, metadata, tags))
 
     def upload_part(self, upload_id: str, part_number: int, data: Data) -> One:
         """Send one part (5 MiB at least but for the last): `{"part_number", "etag", ...}`."""

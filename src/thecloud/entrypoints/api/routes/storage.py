@@ -93,7 +93,7 @@ def stored_object(v: ObjectVersion) -> dict[str, Any]:
         "key": v.key, "size": v.size, "etag": v.etag.strip('"'),
         "last_modified": v.last_modified, "content_type": v.content_type,
         "version_id": v.version_id, "is_latest": v.is_latest,
-        "delete_marker": v.delete_marker, "metadata": dict(v.metadata),
+        "delete_marker": v.delete_marker, "metadata": dict(v.metadata), "tags": dict(v.tags),
     }  # fmt: skip
 
 

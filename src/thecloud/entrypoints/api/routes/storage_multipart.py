@@ -24,6 +24,7 @@ router = APIRouter(prefix="/storage", tags=["object storage"], responses=RESPONS
 class InitMultipartRequest(Body):
     content_type: str = Field(default="binary/octet-stream", max_length=256)
     metadata: dict[str, str] = Field(default_factory=dict, description="x-amz-meta-* values")
+    tags: dict[str, str] = Field(default_factory=dict, description="the object's tags (<= 10)")
 
 
 class CompletedPart(Body):
@@ -58,7 +59,7 @@ async def init_multipart_upload(
     spec = body or InitMultipartRequest()
 
     async def run() -> Response:
-        attrs = ObjectAttrs(spec.content_type, {}, spec.metadata)
+        attrs = ObjectAttrs(spec.content_type, {}, spec.metadata, spec.tags)
         upload = await c.multipart.create(p, bucket, key, attrs)
         shaped = {"upload_id": upload.id, "bucket": bucket, "key": key}
         return ok(request, {**shaped, "initiated_at": upload.initiated_at}, 201)

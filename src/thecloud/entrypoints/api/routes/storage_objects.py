@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
 
 from thecloud.bootstrap import Container
 from thecloud.domain.common import DEFAULT_LIMIT
@@ -22,6 +23,7 @@ from thecloud.domain.objects import (
     ObjectVersion,
     S3Invalid,
     parse_range,
+    parse_tagging,
 )
 from thecloud.entrypoints.api.deps import (
     CurrentPrincipal,
@@ -93,7 +95,8 @@ def attrs_of(request: Request) -> ObjectAttrs:
         if name.startswith(prefix)
     }
     stored = {name: h[name] for name in STORED_HEADERS if name in h}
-    return ObjectAttrs(h.get("content-type") or "binary/octet-stream", stored, metadata)
+    content_type = h.get("content-type") or "binary/octet-stream"
+    return ObjectAttrs(content_type, stored, metadata, parse_tagging(h.get("x-amz-tagging", "")))
 
 
 def object_headers(v: ObjectVersion) -> dict[str, str]:
@@ -104,6 +107,8 @@ def object_headers(v: ObjectVersion) -> dict[str, str]:
     headers.update({f"x-amz-meta-{k}": val for k, val in v.metadata.items()})
     if v.version_id != NULL_VERSION:
         headers["x-amz-version-id"] = v.version_id
+    if v.tags:
+        headers["x-amz-tagging-count"] = str(len(v.tags))
     return headers
 
 
@@ -201,6 +206,50 @@ async def presigned_upload(request: Request, bucket: str, key: str, c: Services)
     p = await c.presigner.principal(grant, request_context(request))
     made = await c.objects.put(p, bucket, key, StreamedBody(request), attrs_of(request))
     return ok(request, stored_object(made), 201)
+
+
+# --- object tags (before the catch-all object routes) -----------------------------------------
+
+
+class TagSet(BaseModel):
+    tags: dict[str, str] = Field(
+        description="the object's whole tag set, replacing the one it has: at most 10 tags, "
+        "keys of 1-128 and values of 0-256 characters, no key starting with aws:"
+    )
+
+
+def tagged(bucket: str, v: ObjectVersion) -> dict[str, Any]:
+    return {"bucket": bucket, "key": v.key, "version_id": v.version_id, "tags": dict(v.tags)}
+
+
+@router.get("/buckets/{bucket}/object-tags/{key:path}")
+async def get_object_tags(
+    request: Request, bucket: str, key: str, p: CurrentPrincipal, c: Services,
+    version_id: VersionId = None,
+) -> JSONResponse:  # fmt: skip
+    """The tags of an object (its latest version, or `version_id`)."""
+    return ok(request, tagged(bucket, await c.objects.tags(p, bucket, key, version_id)))
+
+
+@router.put("/buckets/{bucket}/object-tags/{key:path}")
+async def put_object_tags(
+    request: Request, bucket: str, key: str, body: TagSet, p: CurrentPrincipal, c: Services,
+    version_id: VersionId = None,
+) -> JSONResponse:  # fmt: skip
+    """Replace the tags of an object (its latest version, or `version_id`). Tags are not
+    data: the object keeps its version, ETag and Last-Modified."""
+    made = await c.objects.set_tags(p, bucket, key, body.tags, version_id)
+    return ok(request, tagged(bucket, made))
+
+
+@router.delete("/buckets/{bucket}/object-tags/{key:path}")
+async def delete_object_tags(
+    request: Request, bucket: str, key: str, p: CurrentPrincipal, c: Services,
+    version_id: VersionId = None,
+) -> JSONResponse:  # fmt: skip
+    """Remove every tag of an object (its latest version, or `version_id`)."""
+    made = await c.objects.set_tags(p, bucket, key, {}, version_id, delete=True)
+    return ok(request, tagged(bucket, made))
 
 
 # --- objects --------------------------------------------------------------------------------
