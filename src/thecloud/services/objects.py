@@ -376,9 +376,16 @@ class ObjectService(Service):
     ) -> ObjectVersion:
         """GetObjectTagging: the version (current, or `version_id`) whose tags are asked."""
         action = "s3:GetObjectVersionTagging" if version_id else "s3:GetObjectTagging"
+        return (await self.describe(p, bucket_name, key, version_id, action))[1]
+
+    async def describe(
+        self, p: Principal, bucket_name: str, key: str, version_id: str | None, action: str
+    ) -> tuple[Bucket, ObjectVersion]:
+        """The bucket and the version (current, or `version_id`) that a call about the
+        object rather than its data asks about (tags, ACL), `action` authorized."""
         async with self._uow(read_only=True) as uow:
             bucket = await self._buckets.find(uow, p, bucket_name, action, key)
-            return await self._pick(uow, bucket, key, version_id)
+            return bucket, await self._pick(uow, bucket, key, version_id)
 
     async def set_tags(
         self,

@@ -37,6 +37,17 @@ def _request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNT) & 0xFFFFFFFF:08X}"
 
 
+def _continued(call: Call, receive: Receive) -> Receive:
+    """`receive`, noting on `call` that the body was asked for (the server then sends
+    "100 Continue" and the client the body)."""
+
+    async def asked() -> MutableMapping[str, Any]:
+        call.withheld = False
+        return await receive()
+
+    return asked
+
+
 def _fresh_ids() -> None:  # a forked child counts under its own prefix
     global _ID_PREFIX, _ID_COUNT  # noqa: PLW0603
     _ID_PREFIX, _ID_COUNT = secrets.token_hex(4).upper(), itertools.count()
@@ -63,6 +74,7 @@ class Call:
     host_bucket: str | None = None  # the bucket a virtual-hosted Host names
     bad_uri: bool = False  # the path is not UTF-8 once decoded
     extra_headers: dict[str, str] = field(default_factory=dict)
+    withheld: bool = False  # the client waits for "100 Continue" before it sends the body
 
     def q(self, name: str) -> str | None:
         """The first value of query parameter `name`, or None when it is absent."""
@@ -160,8 +172,11 @@ class S3App:
         else:
             bad = False
         secure = scope.get("scheme") == "https"
-        return Call(req, receive, send, self._container, bucket, key, request_id, secure,
+        call = Call(req, receive, send, self._container, bucket, key, request_id, secure,
                     host_bucket=from_host, bad_uri=bad)  # fmt: skip
+        if req.headers.get("expect", "").lower() == "100-continue":
+            call.withheld, call.receive = True, _continued(call, receive)
+        return call
 
     async def _authenticate(
         self, call: Call, scope: MutableMapping[str, Any]
@@ -196,6 +211,11 @@ class S3App:
                 headers["x-amz-version-id"] = str(exc.details["version_id"])
         if code == "InvalidRange":
             headers["content-range"] = f"bytes */{exc.details.get('size', 0)}"
+        if call.withheld:
+            # answered before the body was asked for: the server sends no "100 Continue", so
+            # the client never sends the body, which the connection would then wait for and
+            # take the next request's bytes as (RFC 9110 10.1.1): it ends with this answer
+            headers["connection"] = "close"
         head = call.req.method == "HEAD" or status == 304
         await respond(call.send, status, headers, body, head=head)
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from thecloud.domain.errors import CloudError
-from thecloud.domain.objects import S3Invalid, S3NotFound
+from thecloud.domain.objects import Bucket, S3Invalid, S3NotFound
 from thecloud.entrypoints.s3 import xml_in, xml_out
-from thecloud.entrypoints.s3.object_ops import small_body
+from thecloud.entrypoints.s3.object_ops import object_acl, small_body
 from thecloud.entrypoints.s3.responses import respond, respond_xml
 
 if TYPE_CHECKING:
@@ -178,8 +178,14 @@ async def delete_lifecycle(call: Call) -> None:
 
 async def get_acl(call: Call) -> None:
     bucket = await call.container.buckets.get(call.principal, call.bucket, "s3:GetBucketAcl")
-    body = _ACL.format(owner=bucket.tenant_id, public=_PUBLIC_GRANT if bucket.public_read else "")
-    await respond_xml(call.send, body.encode(), call.base_headers())
+    await respond_xml(call.send, acl_document(bucket), call.base_headers())
+
+
+def acl_document(bucket: Bucket) -> bytes:
+    """The ACL of a bucket, and of each of its objects: the tenant has full control, and
+    everyone may read when the bucket is public-read."""
+    public = _PUBLIC_GRANT if bucket.public_read else ""
+    return _ACL.format(owner=bucket.tenant_id, public=public).encode()
 
 
 async def put_acl(call: Call) -> None:
@@ -190,6 +196,31 @@ async def put_acl(call: Call) -> None:
         raise S3Invalid("NotImplemented", "only canned ACLs (x-amz-acl: private or "
                         "public-read) are supported")  # fmt: skip
     await _set_acl(call, acl)
+    await respond(call.send, 200, call.base_headers())
+
+
+async def get_object_acl(call: Call) -> None:
+    """An object's ACL is its bucket's: objects have none of their own."""
+    version_id = call.q("versionId")
+    action = "s3:GetObjectVersionAcl" if version_id else "s3:GetObjectAcl"
+    bucket, version = await call.container.objects.describe(
+        call.signed_in, call.bucket, call.key, version_id, action
+    )
+    headers = call.base_headers()
+    if version.version_id != "null":
+        headers["x-amz-version-id"] = version.version_id
+    await respond_xml(call.send, acl_document(bucket), headers)
+
+
+async def put_object_acl(call: Call) -> None:
+    """Only what changes nothing: the canned `private` or `bucket-owner-full-control`."""
+    body = await small_body(call)
+    if body.strip() or not call.header("x-amz-acl"):
+        object_acl(call, grants=True)
+    object_acl(call)
+    version_id = call.q("versionId")
+    action = "s3:PutObjectVersionAcl" if version_id else "s3:PutObjectAcl"
+    await call.container.objects.describe(call.signed_in, call.bucket, call.key, version_id, action)
     await respond(call.send, 200, call.base_headers())
 
 

@@ -14,6 +14,7 @@ from thecloud.entrypoints.s3.object_ops import (
     conditions,
     copy_source,
     customer_key,
+    object_acl,
     small_body,
 )
 from thecloud.entrypoints.s3.responses import respond, respond_xml
@@ -34,6 +35,7 @@ def _upload_id(call: Call) -> str:
 
 
 async def create(call: Call) -> None:
+    object_acl(call)
     await small_body(call)
     algorithm = call.header("x-amz-checksum-algorithm").upper()
     if algorithm and algorithm not in CHECKSUMS:

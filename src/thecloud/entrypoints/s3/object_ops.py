@@ -61,6 +61,27 @@ def attrs_of(call: Call) -> ObjectAttrs:
     return ObjectAttrs(content_type, stored, metadata, tagging_header(call))
 
 
+_OWNER_ACLS = ("", "private", "bucket-owner-full-control")
+
+
+def object_acl(call: Call, *, grants: bool = False) -> None:
+    """Objects have no ACL of their own (as in S3 buckets whose ACLs are disabled, its
+    default since 2023): a canned ACL that changes nothing passes, any other is refused, so
+    that an object meant to be public is not silently left private. `grants`: the request
+    carries grants (a body, or no canned ACL), which are refused too."""
+    acl = call.header("x-amz-acl")
+    if (
+        grants
+        or acl not in _OWNER_ACLS
+        or any(k.startswith("x-amz-grant-") for k in call.req.headers)
+    ):
+        raise S3Invalid(
+            "AccessControlListNotSupported",
+            "objects have no ACLs of their own: an object is as private or as public as its "
+            "bucket (PutBucketAcl public-read); send no ACL, or x-amz-acl: private",
+        )
+
+
 def tagging_header(call: Call) -> dict[str, str]:
     return parse_tagging(call.header("x-amz-tagging"))
 
@@ -159,6 +180,7 @@ def _overrides(call: Call) -> dict[str, str]:
 
 
 async def put_object(call: Call) -> None:
+    object_acl(call)
     if call.header("x-amz-copy-source"):
         await copy_object(call)
         return

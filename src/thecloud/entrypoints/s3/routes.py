@@ -26,7 +26,7 @@ _UNSUPPORTED = (
 
 
 # Object sub-resources S3 has and we do not (bucket-level ones of these names are handled).
-_UNSUPPORTED_ON_OBJECTS = ("acl", "versioning", "cors", "lifecycle", "encryption",
+_UNSUPPORTED_ON_OBJECTS = ("versioning", "cors", "lifecycle", "encryption",
                            "location", "versions", "delete")  # fmt: skip
 _REFUSED = frozenset(_UNSUPPORTED)
 _REFUSED_ON_OBJECTS = _REFUSED | frozenset(_UNSUPPORTED_ON_OBJECTS)
@@ -150,12 +150,14 @@ _OBJECT: dict[str, dict[str, Handler]] = {
     "GET": {
         "uploadId": multipart_ops.list_parts,
         "tagging": object_ops.get_tagging,
+        "acl": bucket_ops.get_object_acl,
         "": object_ops.get_object,
     },
     "HEAD": {"": object_ops.head_object},
     "PUT": {
         "uploadId": multipart_ops.upload_part,
         "tagging": object_ops.put_tagging,
+        "acl": bucket_ops.put_object_acl,
         "": object_ops.put_object,
     },
     "DELETE": {
