@@ -135,11 +135,30 @@ def test_lifecycle_rules_are_the_s3_configuration(sdk: Client, s3: Any, bucket: 
             "expiration_days": None,
             "noncurrent_days": 3,
             "abort_days": None,
+            "tags": {},
         }
     ]
     sdk.buckets.delete_lifecycle_rule(bucket, "old")
     with pytest.raises(ClientError):
         s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    # a tag filter, whichever way it comes in
+    sdk.buckets.add_lifecycle_rule(bucket, rule_id="scratch", expiration_days=1,
+                                   tags={"scratch": "yes"})  # fmt: skip
+    tagged = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert tagged["Filter"] == {"Tag": {"Key": "scratch", "Value": "yes"}}
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "and", "Filter": {"And": {"Prefix": "logs/", "Tags": [
+            {"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}},
+         "Status": "Enabled", "Expiration": {"Days": 2}},
+    ]})  # fmt: skip
+    listed = sdk.buckets.lifecycle_rules(bucket).items
+    assert (listed[0]["prefix"], listed[0]["tags"]) == ("logs/", {"a": "1", "b": "2"})
+    with pytest.raises(ClientError) as exc:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": "no", "Filter": {"Tag": {"Key": "a", "Value": "1"}}, "Status": "Enabled",
+             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+        ]})  # fmt: skip
+    assert exc.value.response["Error"]["Code"] == "InvalidRequest"
 
 
 def test_presigned_urls_over_plain_http(server: Server, sdk: Client, bucket: str) -> None:

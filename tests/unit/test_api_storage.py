@@ -423,6 +423,7 @@ async def test_lifecycle_rules_add_list_delete_and_apply(
     assert rule == {
         "id": "rule-1",
         "prefix": "tmp/",
+        "tags": {},
         "status": "Enabled",
         "expiration_days": 1,
         "noncurrent_days": None,

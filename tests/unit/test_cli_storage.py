@@ -211,3 +211,35 @@ def test_status(api: FakeAPI) -> None:
     status = {"mode": "single-node", "nodes": 1, "healthy": True, "s3_endpoint": "http://h:9000"}
     api.on("GET /storage/cluster/status", ok(status))
     assert json.loads(run("storage", "status", "-o", "json").stdout) == status
+
+
+def test_lifecycle_add_with_tags(api: FakeAPI) -> None:
+    rule = {"id": "rule-1", "prefix": "", "tags": {"scratch": "yes", "team": "a"},
+            "status": "Enabled", "expiration_days": 1, "noncurrent_days": None,
+            "abort_days": None}  # fmt: skip
+    api.on("POST /storage/buckets/logs/lifecycle", ok(rule, 201))
+    added = run("storage", "lifecycle", "add", "logs", "--expire-days", "1",
+                "--tag", "scratch=yes", "--tag", "team=a")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert sent(api.last("POST /storage/buckets/logs/lifecycle")) == {
+        "prefix": "", "status": "Enabled", "expiration_days": 1,
+        "tags": {"scratch": "yes", "team": "a"}}  # fmt: skip
+    assert run("storage", "lifecycle", "add", "logs", "--expire-days", "1",
+               "--tag", "novalue").exit_code == 2  # fmt: skip
+
+
+def test_object_tags_show_set_and_remove(api: FakeAPI) -> None:
+    tagged = {"bucket": "photos", "key": "a/b.txt", "version_id": "null",
+              "tags": {"team": "a", "env": ""}}  # fmt: skip
+    path = "/storage/buckets/photos/object-tags/a/b.txt"
+    api.on(f"GET {path}", ok(tagged))
+    api.on(f"PUT {path}", ok(tagged))
+    api.on(f"DELETE {path}", ok({**tagged, "tags": {}}))
+    shown = run("storage", "tags", "s3://photos/a/b.txt")
+    assert shown.exit_code == 0, shown.output
+    assert [row[:2] for row in table(shown.stdout)[1:]] == [["team", "a"], ["env"]]  # "" blank
+    done = run("storage", "tag", "s3://photos/a/b.txt", "team=a", "env=")
+    assert done.exit_code == 0, done.output
+    assert sent(api.last(f"PUT {path}")) == {"tags": {"team": "a", "env": ""}}
+    removed = run("storage", "untag", "photos/a/b.txt")
+    assert (removed.exit_code, removed.stderr) == (0, "Removed the tags of s3://photos/a/b.txt.\n")

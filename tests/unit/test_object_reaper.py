@@ -15,6 +15,7 @@ from tests.unit.test_objects import (
     Body,
     blob_ids,
     blobs,
+    code,
     new_bucket,
     put,
     read,
@@ -22,7 +23,7 @@ from tests.unit.test_objects import (
     versions_of,
 )
 from thecloud.domain.identity import Principal
-from thecloud.domain.objects import NULL_VERSION, ObjectAttrs, S3NotFound
+from thecloud.domain.objects import NULL_VERSION, ObjectAttrs, S3Invalid, S3NotFound
 from thecloud.services.object_reaper import BATCH, ObjectReaper
 
 
@@ -257,3 +258,45 @@ async def test_rules_apply_to_their_own_bucket_only(h: Harness, p: Principal) ->
     h.clock.advance(days=2)
     assert await reaper(h).apply_lifecycle() == 1
     assert await read(h, p, "other", "k") == b"y"
+
+
+async def test_a_tag_filter_expires_only_objects_with_every_tag(h: Harness, p: Principal) -> None:
+    tagged = ObjectAttrs(tags={"temp": "yes", "team": "a"})
+    gone = await put(h, p, "photos", "logs/a", b"1", tagged)
+    await put(h, p, "photos", "logs/b", b"2", ObjectAttrs(tags={"temp": "no"}))
+    await put(h, p, "photos", "logs/c", b"3")
+    await put(h, p, "photos", "other/d", b"4", tagged)  # the prefix does not match
+    await put(h, p, "photos", "logs/e", b"5", tagged)
+    await lifecycle(h, p, {**rule("logs/", expiration_days=1), "tags": {"temp": "yes"}})
+    h.clock.advance(days=2)
+    await h.cloud.objects.set_tags(p, "photos", "logs/e", {"temp": "kept"})  # moved away
+    assert await reaper(h).apply_lifecycle() == 1
+    assert await versions_of(h, p, "photos", gone.key) == []
+    left = (await h.cloud.listing.objects(p, "photos", "", "", "", 10)).entries
+    assert [v.key for v in left] == ["logs/b", "logs/c", "logs/e", "other/d"]
+
+
+async def test_a_tag_filter_on_non_current_versions_reads_each_versions_tags(
+    h: Harness, p: Principal
+) -> None:
+    await set_versioning(h, p, "photos", "Enabled")
+    old = await put(h, p, "photos", "k", b"1", ObjectAttrs(tags={"scratch": "1"}))
+    kept = await put(h, p, "photos", "k", b"2")  # replaces old; itself untagged
+    await put(h, p, "photos", "k", b"3", ObjectAttrs(tags={"scratch": "1"}))  # replaces kept
+    await lifecycle(h, p, {**rule(noncurrent_days=1), "tags": {"scratch": "1"}})
+    h.clock.advance(days=2)
+    assert await reaper(h).apply_lifecycle() == 1
+    remaining = {v.version_id for v in await versions_of(h, p, "photos", "k")}
+    assert old.version_id not in remaining and kept.version_id in remaining
+
+
+async def test_a_rule_with_tags_cannot_abort_uploads(h: Harness, p: Principal) -> None:
+    with pytest.raises(S3Invalid) as exc:
+        await lifecycle(h, p, {**rule(abort_days=1), "tags": {"a": "b"}})
+    assert code(exc) == "InvalidRequest"
+    with pytest.raises(S3Invalid):
+        await lifecycle(h, p, {**rule(expiration_days=1), "tags": {"aws:x": "b"}})
+    with pytest.raises(S3Invalid):
+        await h.cloud.buckets.add_lifecycle_rule(
+            p, "photos", {**rule(abort_days=1), "tags": {"a": "b"}}
+        )

@@ -257,11 +257,11 @@ def test_lifecycle_round_trip() -> None:
     mine = xml_in.lifecycle(body)
     assert mine == [
         {"id": "logs", "prefix": "logs/", "status": "Enabled", "expiration_days": 30,
-         "noncurrent_days": 7, "abort_days": None},
+         "noncurrent_days": 7, "abort_days": None, "tags": {}},
         {"id": "uploads", "prefix": "", "status": "Disabled", "expiration_days": None,
-         "noncurrent_days": None, "abort_days": 2},
+         "noncurrent_days": None, "abort_days": 2, "tags": {}},
         {"id": "rule-1", "prefix": "tmp/", "status": "Enabled", "expiration_days": 1,
-         "noncurrent_days": None, "abort_days": None},
+         "noncurrent_days": None, "abort_days": None, "tags": {}},
     ]  # fmt: skip
     out = parsed("GetBucketLifecycleConfiguration", xml_out.lifecycle(mine))["Rules"]
     assert out[0] == {
@@ -274,6 +274,25 @@ def test_lifecycle_round_trip() -> None:
     assert out[1]["Filter"] == {"Prefix": ""}
     assert out[1]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
     assert out[2]["ID"] == "rule-1" and out[2]["Filter"] == {"Prefix": "tmp/"}
+
+
+def test_lifecycle_tag_filters_round_trip() -> None:
+    rules = [
+        {"ID": "one-tag", "Filter": {"Tag": {"Key": "temp", "Value": "yes"}},
+         "Status": "Enabled", "Expiration": {"Days": 3}},
+        {"ID": "and", "Filter": {"And": {"Prefix": "logs/", "Tags": [
+            {"Key": "a", "Value": "1"}, {"Key": "b", "Value": ""}]}},
+         "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 2}},
+        {"ID": "and-no-prefix", "Filter": {"And": {"Tags": [
+            {"Key": "a", "Value": "1"}, {"Key": "c", "Value": "3"}]}},
+         "Status": "Enabled", "Expiration": {"Days": 1}},
+    ]  # fmt: skip
+    mine = xml_in.lifecycle(_lifecycle(*rules))
+    assert [(r["prefix"], r["tags"]) for r in mine] == [
+        ("", {"temp": "yes"}), ("logs/", {"a": "1", "b": ""}), ("", {"a": "1", "c": "3"}),
+    ]  # fmt: skip
+    out = parsed("GetBucketLifecycleConfiguration", xml_out.lifecycle(mine))["Rules"]
+    assert [r["Filter"] for r in out] == [r["Filter"] for r in rules]
 
 
 # --- rendering: listings ------------------------------------------------------------------
@@ -660,10 +679,12 @@ def _lifecycle(*rules: dict[str, Any]) -> bytes:
 @pytest.mark.parametrize(
     ("rule", "code", "words"),
     [
-        ({"Filter": {"Tag": {"Key": "a", "Value": "b"}}, "Status": "Enabled",
-          "Expiration": {"Days": 1}}, "InvalidArgument", "filter by prefix only"),
-        ({"Filter": {"And": {"Prefix": "a", "Tags": [{"Key": "a", "Value": "b"}]}},
+        ({"Filter": {"ObjectSizeGreaterThan": 10}, "Status": "Enabled",
+          "Expiration": {"Days": 1}}, "InvalidArgument", "Filter/ObjectSizeGreaterThan"),
+        ({"Filter": {"And": {"Prefix": "a", "ObjectSizeLessThan": 5}},
           "Status": "Enabled", "Expiration": {"Days": 1}}, "InvalidArgument", "Filter/And"),
+        ({"Filter": {"And": {"Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]}},
+          "Status": "Enabled", "Expiration": {"Days": 1}}, "InvalidRequest", "twice"),
         ({"Filter": {}, "Status": "Enabled", "Expiration": {"Date": datetime(2030, 1, 1)}},
          "InvalidArgument", "Expiration/Date"),
         ({"Filter": {}, "Status": "Enabled",

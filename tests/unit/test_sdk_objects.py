@@ -128,6 +128,26 @@ def test_put_sends_the_bytes_type_and_metadata(api: FakeAPI, tmp_path: Path) -> 
     assert api.requests[-1].headers["content-type"] == "application/octet-stream"
 
 
+def test_object_tags_calls(api: FakeAPI) -> None:
+    tagged = {"bucket": "photos", "key": "a b/c.txt", "version_id": "v1", "tags": {"k": "v"}}
+    path = "/storage/buckets/photos/object-tags/a b/c.txt"
+    api.on("PUT /storage/photos/a b/c.txt", ok(OBJECT, 201))
+    api.on(f"GET {path}", ok(tagged))
+    api.on(f"PUT {path}", ok(tagged))
+    api.on(f"DELETE {path}", ok({**tagged, "tags": {}}))
+    client = api.client()
+    client.objects.put("photos", "a b/c.txt", b"x", tags={"team": "a b", "x": "&"})
+    assert api.requests[-1].headers["x-amz-tagging"] == "team=a+b&x=%26"
+    assert client.objects.tags("photos", "a b/c.txt", version_id="v1") == tagged
+    assert api.requests[-1].url.params["version_id"] == "v1"
+    assert api.requests[-1].url.raw_path.startswith(
+        b"/storage/buckets/photos/object-tags/a%20b/c.txt"
+    )
+    assert client.objects.set_tags("photos", "a b/c.txt", {"k": "v"}) == tagged
+    assert sent(api.requests[-1]) == {"tags": {"k": "v"}}
+    assert client.objects.delete_tags("photos", "a b/c.txt")["tags"] == {}
+
+
 def test_put_streams_a_file_in_chunks_with_progress(api: FakeAPI, tmp_path: Path) -> None:
     api.on("PUT /storage/photos/big", ok(OBJECT, 201))
     big = tmp_path / "big"

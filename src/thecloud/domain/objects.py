@@ -341,6 +341,30 @@ def validate_object_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
     return tags
 
 
+def validate_rule_tags(rule: Mapping[str, object]) -> None:
+    """A lifecycle rule's tag filter: an object tag set's limits, and no abort of
+    incomplete multipart uploads (they have no tags to match yet), as S3 refuses."""
+    tags = rule.get("tags") or {}
+    if not isinstance(tags, Mapping):
+        raise S3Invalid("InvalidArgument", "a lifecycle rule's tags are a map of key to value")
+    validate_object_tags(tags)
+    if tags and rule.get("abort_days") is not None:
+        raise S3Invalid(
+            "InvalidRequest",
+            "AbortIncompleteMultipartUpload cannot be specified with Tags: a rule that "
+            "filters by tag cannot abort incomplete multipart uploads",
+        )
+
+
+def rule_matches(rule: Mapping[str, object], key: str, tags: Mapping[str, str]) -> bool:
+    """Whether an object (its key and tags) is one a lifecycle rule's filter selects: under
+    its prefix, with every tag it names."""
+    wanted = rule.get("tags") or {}
+    assert isinstance(wanted, Mapping)  # noqa: S101 - validate_rule_tags made it so
+    prefix = str(rule.get("prefix") or "")
+    return key.startswith(prefix) and all(tags.get(k) == v for k, v in wanted.items())
+
+
 def parse_tagging(raw: str) -> dict[str, str]:
     """An x-amz-tagging header: a tag set as a URL query string (`k1=v1&k2=v2`)."""
     from urllib.parse import parse_qsl

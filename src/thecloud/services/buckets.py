@@ -23,6 +23,7 @@ from thecloud.domain.objects import (
     no_such_bucket,
     validate_bucket_name,
     validate_region,
+    validate_rule_tags,
     validate_tags,
 )
 from thecloud.ports.uow import UnitOfWork
@@ -140,11 +141,14 @@ class BucketService(Service):
             raise ValueError(f"not bucket settings: {sorted(unknown)}")
         if "tags" in changes:
             validate_tags(changes["tags"])  # type: ignore[arg-type]
+        for rule in changes.get("lifecycle") or ():  # type: ignore[attr-defined]
+            validate_rule_tags(rule)
         return await self._edit(p, name, action, lambda _: changes)
 
     async def add_lifecycle_rule(self, p: Principal, name: str, rule: Rule) -> Bucket:
         """Add one rule (a dict as the S3 parser makes it); an id is unique in the bucket, and
         a rule without one is named rule-<n>."""
+        validate_rule_tags(rule)
         return await self._edit(
             p, name, "s3:PutLifecycleConfiguration",
             lambda b: {"lifecycle": with_rule(b.lifecycle, rule)},

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from thecloud.domain.errors import CloudError
-from thecloud.domain.objects import Bucket, ObjectVersion
+from thecloud.domain.objects import Bucket, ObjectVersion, rule_matches
 from thecloud.ports.objects import ObjectStore
 from thecloud.ports.uow import UnitOfWork
 from thecloud.services.base import Kernel, Service
@@ -87,41 +87,55 @@ class ObjectReaper(Service):
         return done
 
     async def _apply(self, bucket: Bucket, rule: Mapping[str, object]) -> int:
+        """One rule: its filter (prefix, tags) selects the objects and versions it expires;
+        uploads, which have no tags yet, by prefix (a rule with tags aborts none)."""
         now, prefix = self._clock.now(), str(rule.get("prefix") or "")
         done = 0
         if isinstance(days := rule.get("expiration_days"), int):
-            done += await self._expire_current(bucket, prefix, now - timedelta(days=days))
+            done += await self._expire_current(bucket, rule, now - timedelta(days=days))
         if isinstance(days := rule.get("noncurrent_days"), int):
-            done += await self._expire_noncurrent(bucket, prefix, now - timedelta(days=days))
-        if isinstance(days := rule.get("abort_days"), int):
+            done += await self._expire_noncurrent(bucket, rule, now - timedelta(days=days))
+        if isinstance(days := rule.get("abort_days"), int) and not rule.get("tags"):
             done += await self._abort_uploads(bucket, prefix, now - timedelta(days=days))
         return done
 
-    async def _expire_current(self, bucket: Bucket, prefix: str, before: datetime) -> int:
+    async def _expire_current(
+        self, bucket: Bucket, rule: Mapping[str, object], before: datetime
+    ) -> int:
         async with self._uow(read_only=True) as uow:
             candidates = [
                 v
                 for v in await uow.object_versions.older_than(bucket.id, before, 100_000)
-                if v.is_latest and not v.delete_marker and v.key.startswith(prefix)
+                if v.is_latest and not v.delete_marker and rule_matches(rule, v.key, v.tags)
             ]
+        done = 0
         for version in candidates:
-            await self._expire(bucket, version)
-        return len(candidates)
+            done += await self._expire(bucket, version, rule)
+        return done
 
-    async def _expire(self, bucket: Bucket, version: ObjectVersion) -> None:
-        """As a DELETE without a version id would: remove, or hide behind a delete marker."""
+    async def _expire(
+        self, bucket: Bucket, version: ObjectVersion, rule: Mapping[str, object]
+    ) -> int:
+        """As a DELETE without a version id would: remove, or hide behind a delete marker;
+        only if the version is still current and still matches (its tags may have moved)."""
         async with self._uow() as uow:
             current = await uow.object_versions.latest(bucket.id, version.key)
             fresh = await uow.buckets.get(bucket.id)
             if current is None or current.id != version.id or fresh is None:
-                return
+                return 0
+            if not rule_matches(rule, current.key, current.tags):
+                return 0
             _, gone = await self._objects.remove_current(uow, fresh, version.key, SYSTEM)
             await self._event(uow, bucket, "object.expired", version)
             await uow.commit()
         await self._data.discard(gone)
+        return 1
 
-    async def _expire_noncurrent(self, bucket: Bucket, prefix: str, before: datetime) -> int:
+    async def _expire_noncurrent(
+        self, bucket: Bucket, rule: Mapping[str, object], before: datetime
+    ) -> int:
         """Versions replaced (by a newer version or marker) before `before`."""
+        prefix = str(rule.get("prefix") or "")
         async with self._uow(read_only=True) as uow:
             expired, after_key, after_seq = [], "", None
             newer: ObjectVersion | None = None  # the last version of the previous batch
@@ -134,17 +148,26 @@ class ObjectReaper(Service):
                     break
                 newer = batch[-1]
                 after_key, after_seq = newer.key, newer.seq
+        done = 0
         for version in expired:
-            await self._drop(bucket, version)
-        return len(expired)
+            if rule_matches(rule, version.key, version.tags):
+                done += await self._drop(bucket, version, rule)
+        return done
 
-    async def _drop(self, bucket: Bucket, version: ObjectVersion) -> None:
+    async def _drop(
+        self, bucket: Bucket, version: ObjectVersion, rule: Mapping[str, object]
+    ) -> int:
         async with self._uow() as uow:
+            if rule.get("tags"):  # its tags, as they are now
+                now = await uow.object_versions.get(version.id)
+                if now is None or not rule_matches(rule, now.key, now.tags):
+                    return 0
             if not await uow.object_versions.delete(version.id):
-                return
+                return 0
             await self._event(uow, bucket, "object.version_expired", version)
             await uow.commit()
         await self._data.discard(version.segments)
+        return 1
 
     async def _abort_uploads(self, bucket: Bucket, prefix: str, before: datetime) -> int:
         async with self._uow() as uow:

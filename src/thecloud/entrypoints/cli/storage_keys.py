@@ -16,6 +16,7 @@ from thecloud.entrypoints.cli.context import (
     show_rows,
     state,
 )
+from thecloud.entrypoints.cli.instances import pairs
 from thecloud.entrypoints.cli.output import Output, message
 from thecloud.sdk import JSON
 
@@ -89,14 +90,19 @@ def lifecycle_add(
     ] = None,
     rule_id: Annotated[str | None, typer.Option("--id", help="Default rule-<n>.")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="key=value: only objects with this tag. Repeatable."),
+    ] = None,
 ) -> None:
     """Add a rule; the storage worker applies it (about hourly).
 
-    `cloud storage lifecycle add logs --prefix tmp/ --expire-days 7`"""
+    `cloud storage lifecycle add logs --prefix tmp/ --expire-days 7 --tag scratch=yes`"""
     st = state(ctx)
     rule = st.client().buckets.add_lifecycle_rule(
         bucket, prefix=prefix, expiration_days=expire_days, noncurrent_days=noncurrent_days,
         abort_days=abort_days, rule_id=rule_id, enabled=not disabled,
+        tags=pairs(tag, "--tag"),
     )  # fmt: skip
     show_row(st, rule, "lifecycle_rule")
 

@@ -300,10 +300,12 @@ def _lifecycle_rule(element: ET.Element) -> Rule:
     unknown = {child.tag for child in element} - _RULE_ELEMENTS
     if unknown:
         raise _unsupported(", ".join(sorted(unknown)))
+    prefix, tags = _rule_filter(element)
     rule: Rule = {
         "id": _rule_id(element),
-        "prefix": _rule_prefix(element),
+        "prefix": prefix,
         "status": _one_of(_text(element, "Status"), ("Enabled", "Disabled"), "Status"),
+        "tags": tags,
     }
     for name, action, field in _LIFECYCLE_ACTIONS:
         rule[name] = _days(element, action, field)
@@ -312,16 +314,40 @@ def _lifecycle_rule(element: ET.Element) -> Rule:
     return rule
 
 
-def _rule_prefix(element: ET.Element) -> str:
+def _rule_filter(element: ET.Element) -> tuple[str, dict[str, str]]:
+    """A rule's prefix and tags: a Filter of one Prefix, one Tag, or an And of a Prefix and
+    Tags; or the older Prefix beside the Filter's place."""
     rule_filter, legacy = element.find("Filter"), _text(element, "Prefix")
     if rule_filter is not None and legacy is not None:
         raise malformed("a Rule has a Filter or a Prefix, not both")
     if rule_filter is None:
-        return legacy or ""
-    unknown = {child.tag for child in rule_filter} - {"Prefix"}
+        return legacy or "", {}
+    children = [child.tag for child in rule_filter]
+    unknown = set(children) - {"Prefix", "Tag", "And"}
     if unknown:
         raise _unsupported(f"Filter/{', '.join(sorted(unknown))}")
-    return _text(rule_filter, "Prefix") or ""
+    if len(children) > 1:
+        raise malformed("a Filter holds one Prefix, one Tag or one And")
+    if children == ["Tag"]:
+        return "", _tags(rule_filter.findall("Tag"))
+    if children == ["And"]:
+        both = rule_filter.find("And")
+        assert both is not None  # noqa: S101 - it is its one child
+        unknown = {child.tag for child in both} - {"Prefix", "Tag"}
+        if unknown:
+            raise _unsupported(f"Filter/And/{', '.join(sorted(unknown))}")
+        return _text(both, "Prefix") or "", _tags(both.findall("Tag"))
+    return _text(rule_filter, "Prefix") or "", {}
+
+
+def _tags(elements: list[ET.Element]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for tag in elements:
+        key = _required(tag, "Key")
+        if key in tags:
+            raise S3Invalid("InvalidRequest", f"a lifecycle rule names the tag {key!r} twice")
+        tags[key] = _text(tag, "Value") or ""
+    return tags
 
 
 def _days(element: ET.Element, action: str, field: str) -> int | None:
@@ -343,7 +369,7 @@ def _days(element: ET.Element, action: str, field: str) -> int | None:
 def _unsupported(what: str) -> S3Invalid:
     return S3Invalid(
         "InvalidArgument",
-        f"{what} is not supported: lifecycle rules here filter by prefix only and act after a "
+        f"{what} is not supported: lifecycle rules here filter by prefix and tags and act after a "
         "number of Days (Expiration Days, NoncurrentVersionExpiration NoncurrentDays, "
         "AbortIncompleteMultipartUpload DaysAfterInitiation)",
     )

@@ -228,12 +228,27 @@ def lifecycle(rules: Sequence[Mapping[str, object]]) -> bytes:
 
 def _lifecycle_rule(rule: Mapping[str, object]) -> str:
     out = f"<ID>{_esc(str(rule.get('id') or ''))}</ID>"
-    out += f"<Filter><Prefix>{_esc(str(rule.get('prefix') or ''))}</Prefix></Filter>"
+    out += f"<Filter>{_rule_filter(rule)}</Filter>"
     out += f"<Status>{_esc(str(rule.get('status') or 'Disabled'))}</Status>"
     for name, action, field in _LIFECYCLE_ACTIONS:
         days = _int(rule, name)
         out += "" if days is None else f"<{action}><{field}>{days}</{field}></{action}>"
     return f"<Rule>{out}</Rule>"
+
+
+def _rule_filter(rule: Mapping[str, object]) -> str:
+    """A Prefix; one Tag alone; or an And of the Prefix (when there is one) and the Tags."""
+    prefix, tags = str(rule.get("prefix") or ""), rule.get("tags") or {}
+    assert isinstance(tags, Mapping)  # noqa: S101 - as xml_in or the REST API made it
+    entries = "".join(
+        f"<Tag><Key>{_esc(str(k))}</Key><Value>{_esc(str(v))}</Value></Tag>"
+        for k, v in tags.items()
+    )
+    if not tags:
+        return f"<Prefix>{_esc(prefix)}</Prefix>"
+    if len(tags) == 1 and not prefix:
+        return entries
+    return f"<And>{f'<Prefix>{_esc(prefix)}</Prefix>' if prefix else ''}{entries}</And>"
 
 
 _LIFECYCLE_ACTIONS = (

@@ -101,13 +101,15 @@ class Buckets(Resource[One, PageT, ListT, Done, Stream]):
         abort_days: int | None = None,
         rule_id: str | None = None,
         enabled: bool = True,
+        tags: Mapping[str, str] | None = None,
     ) -> One:
-        """Expire objects under `prefix` `expiration_days` after they were written (and/or
-        noncurrent versions, or unfinished multipart uploads); the rule, with its id."""
+        """Expire objects under `prefix` (and, given `tags`, with every one of them)
+        `expiration_days` after they were written (and/or noncurrent versions, or
+        unfinished multipart uploads); the rule, with its id."""
         payload = body(
             id=rule_id, prefix=prefix, status="Enabled" if enabled else "Disabled",
             expiration_days=expiration_days, noncurrent_days=noncurrent_days,
-            abort_days=abort_days,
+            abort_days=abort_days, tags=dict(tags) if tags else None,
         )  # fmt: skip
         return self._x.one(Call("POST", f"/storage/buckets/{seg(bucket)}/lifecycle", payload))
 

@@ -64,6 +64,9 @@ class LifecycleRuleRequest(Body):
 
     id: str = Field(default="", max_length=255, description="default rule-<n>")
     prefix: str = Field(default="", max_length=1024)
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="only objects with every one of these tags (<= 10)"
+    )
     status: Literal["Enabled", "Disabled"]
     expiration_days: int | None = Field(default=None, ge=1, le=MAX_RULE_DAYS)
     noncurrent_days: int | None = Field(default=None, ge=1, le=MAX_RULE_DAYS)
