@@ -699,3 +699,26 @@ async def test_the_memory_repository_refuses_a_second_current_version_on_update(
         async with factory() as w:
             with pytest.raises(Conflict):
                 await w.object_versions.update(replace(old, is_latest=True))
+
+
+async def test_a_lifecycle_rule_with_tags_on_sql(cloud: Container) -> None:
+    """The reaper's reads (older_than, versions) carry each version's tags from the store."""
+    clock = cloud.clock
+    p = await signed_in(cloud)
+    await cloud.buckets.create(p, "tagged-rule")
+    await cloud.buckets.configure(p, "tagged-rule", "s3:PutBucketVersioning",
+                                  {"versioning": "Enabled"})  # fmt: skip
+    scratch = ObjectAttrs(tags={"scratch": "yes"})
+    old = await cloud.objects.put(p, "tagged-rule", "k", Body(b"1"), scratch)
+    await cloud.objects.put(p, "tagged-rule", "k", Body(b"2"), scratch)
+    await cloud.objects.put(p, "tagged-rule", "plain", Body(b"3"), ObjectAttrs())
+    rule = {"id": "r", "prefix": "", "status": "Enabled", "expiration_days": 1,
+            "noncurrent_days": 1, "abort_days": None, "tags": {"scratch": "yes"}}  # fmt: skip
+    await cloud.buckets.configure(p, "tagged-rule", "s3:PutLifecycleConfiguration",
+                                  {"lifecycle": [rule]})  # fmt: skip
+    clock.advance(days=2)  # type: ignore[attr-defined]
+    assert await cloud.object_reaper.apply_lifecycle() == 2  # the old version; k's current one
+    listing = await cloud.listing.versions(p, "tagged-rule")
+    kept = [(v.key, v.delete_marker) for v in listing.entries]
+    assert old.version_id not in {v.version_id for v in listing.entries}
+    assert sorted(kept) == [("k", False), ("k", True), ("plain", False)]
