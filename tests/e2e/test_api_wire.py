@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import httpx
@@ -145,3 +146,44 @@ def test_unknown_route_is_404_envelope(server: Server) -> None:
 def test_wrong_method_is_405_envelope(client: httpx.Client) -> None:
     assert_error(client.patch("/secrets"), 405, "METHOD_NOT_ALLOWED")
     assert_error(client.delete("/auth/me"), 405, "METHOD_NOT_ALLOWED")
+
+
+def _exchange(sock: socket.socket, request: bytes) -> bytes:
+    """Send `request`, then read until the server closes the connection (or 10 s pass)."""
+    sock.sendall(request)
+    sock.settimeout(10)
+    got = b""
+    while chunk := sock.recv(65536):
+        got += chunk
+    return got
+
+
+def test_an_answer_before_a_withheld_body_closes_the_connection(server: Server) -> None:
+    """curl (bodies over 1 MiB) and botocore send `Expect: 100-continue` and hold the body
+    back. Refused before it was asked for, the body never comes: the connection closes
+    rather than take the next request for that body."""
+    host, port = server.url.removeprefix("http://").split(":")
+    head = (
+        b"PUT /storage/some-bucket/k HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Expect: 100-continue\r\n\r\n"
+    )
+    follow = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection((host, int(port))) as sock:
+        got = _exchange(sock, head)  # no credentials: 401 at once, and the server hangs up
+    status, _, rest = got.partition(b"\r\n")
+    assert status == b"HTTP/1.1 401 Unauthorized"
+    assert b"connection: close" in rest.lower()
+    # with the body asked for (a JSON route reads it), keep-alive is kept
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+        )
+        sock.settimeout(10)
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(b"{}" + follow)
+        got = b""
+        while got.count(b"HTTP/1.1 ") < 2:
+            got += sock.recv(65536)
+    assert b"HTTP/1.1 422" in got or b"HTTP/1.1 400" in got.split(b"\r\n\r\n")[0]
+    assert b"HTTP/1.1 200 OK" in got  # the health check on the same connection

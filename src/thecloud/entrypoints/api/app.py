@@ -19,6 +19,7 @@ from thecloud.entrypoints.api.middleware import (
     MetricsMiddleware,
     RateLimitMiddleware,
     RequestIdMiddleware,
+    WithheldBodyMiddleware,
 )
 from thecloud.entrypoints.api.route_index import grouped
 from thecloud.entrypoints.api.routes import (
@@ -172,3 +173,4 @@ def _middleware(app: FastAPI, s: Settings) -> None:
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes, streamed=STREAMED)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(WithheldBodyMiddleware)

@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: request ids, body size limit, rate limits, Prometheus metrics."""
+"""Pure-ASGI middleware: request ids, body size limit, rate limits, Prometheus metrics, and
+closing a connection whose withheld request body was never asked for."""
 
 from __future__ import annotations
 
@@ -84,6 +85,36 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class WithheldBodyMiddleware:
+    """A client that sends `Expect: 100-continue` holds its body back until the server says
+    "100 Continue", which uvicorn does when the app first asks for the body. An answer given
+    before that (an error: 401, 404, 413...) leaves the connection waiting for a body that
+    never comes, and would take the next request's bytes for it: such an answer closes the
+    connection (RFC 9110, 10.1.1)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        expect = _header(scope, b"expect") if scope["type"] == "http" else None
+        if expect is None or expect.lower() != "100-continue":
+            return await self.app(scope, receive, send)
+        asked = False
+
+        async def receiving() -> Message:
+            nonlocal asked
+            asked = True
+            return await receive()
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and not asked:
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receiving, sending)
 
 
 class BodyLimitMiddleware:
